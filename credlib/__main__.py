@@ -1,0 +1,3 @@
+from credlib.cli import main
+
+main()

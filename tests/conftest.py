@@ -1,0 +1,5 @@
+"""Test-wide setup. Each area keeps its fixtures in its own plugin module under tests/fixtures/."""
+
+pytest_plugins = [
+    "tests.fixtures.env",
+]
