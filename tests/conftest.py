@@ -2,4 +2,5 @@
 
 pytest_plugins = [
     "tests.fixtures.env",
+    "tests.fixtures.tools",
 ]
