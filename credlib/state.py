@@ -36,8 +36,17 @@ def _key_for(credentials_path: str | Path) -> str:
     return hashlib.sha256(resolved.encode()).hexdigest()[:16]
 
 
-def state_path_for(credentials_path: str | Path) -> Path:
-    return state_dir() / "files" / _key_for(credentials_path) / "state.json"
+def state_path_for(credentials_path: str | Path, *, root: Path | None = None) -> Path:
+    """Where the state of one credentials file lives; ``root`` replaces the platform state dir
+    (the demo keeps its state in its scratch directory so it never touches the user's)."""
+    base = root if root is not None else state_dir()
+    return base / "files" / _key_for(credentials_path) / "state.json"
+
+
+def credential_fingerprint(api_type: str, base_url: str, api_key: str) -> str:
+    """A one-way tag of what a verify result was about, so a stale result is never reused after the
+    key, URL or type changed. sha256 of a high-entropy key reveals nothing usable (SPEC §6: hashes only)."""
+    return hashlib.sha256(f"{api_type}\0{base_url}\0{api_key}".encode()).hexdigest()[:24]
 
 
 def sha256_text(data: str | bytes) -> str:
@@ -54,10 +63,11 @@ class State:
         self.data.setdefault("version", STATE_VERSION)
         for section in SECTIONS:
             self.data.setdefault(section, {})
+        self._loaded = self._fingerprint()
 
     @classmethod
-    def load(cls, credentials_path: str | Path) -> State:
-        path = state_path_for(credentials_path)
+    def load(cls, credentials_path: str | Path, *, root: Path | None = None) -> State:
+        path = state_path_for(credentials_path, root=root)
         try:
             raw = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -87,6 +97,18 @@ class State:
         self.data["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         payload = json.dumps(self.data, indent=2, sort_keys=True) + "\n"
         atomic_write_private(self.path, payload.encode())
+        self._loaded = self._fingerprint()
+
+    def save_if_changed(self) -> bool:
+        """Persist only when something other than ``saved_at`` changed; a no-op run leaves the file alone."""
+        if self._fingerprint() == self._loaded and self.path.exists():
+            return False
+        self.save()
+        return True
+
+    def _fingerprint(self) -> str:
+        body = {k: v for k, v in self.data.items() if k != "saved_at"}
+        return sha256_text(json.dumps(body, sort_keys=True, default=str))
 
 
 def atomic_write_private(path: Path, content: bytes, mode: int = 0o600) -> None:
@@ -120,9 +142,11 @@ def atomic_write_private(path: Path, content: bytes, mode: int = 0o600) -> None:
 
 
 @contextlib.contextmanager
-def apply_lock(credentials_path: str | Path, *, wait_s: float = 0.0) -> Iterator[None]:
+def apply_lock(
+    credentials_path: str | Path, *, wait_s: float = 0.0, root: Path | None = None
+) -> Iterator[None]:
     """Exclusive per-credentials-file lock; waits up to ``wait_s`` then raises ``LockedError``."""
-    lock_path = state_path_for(credentials_path).with_name("apply.lock")
+    lock_path = state_path_for(credentials_path, root=root).with_name("apply.lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:

@@ -1,0 +1,167 @@
+"""Plan: for every target, select credentials, leave out failing ones, render, diff.
+
+One target's failure (unknown type, template error, unreadable file, admin API down) becomes that
+target's ``error`` and never stops the others. Messages are scrubbed of every secret in the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from credlib.errors import CredlibError, NotFoundError
+from credlib.model import Config, Credential, Target
+from credlib.reconcile.observe import Observations, Verdict
+from credlib.redact import Scrubber
+from credlib.state import State
+
+PENDING_ACTIONS = ("create", "update", "delete")
+
+
+@dataclass
+class TargetOutcome:
+    """What plan (and later apply) found for one target."""
+
+    target: Target
+    delivery: Any = None  # the exports layer's TargetPlan (None when planning failed early)
+    excluded: list[Verdict] = field(default_factory=list)  # left out: failed verification
+    error: str | None = None
+    skipped: str | None = None  # a reason this target was not planned (e.g. --offline and HTTP)
+    applied: bool = False  # apply wrote it
+    refused: str | None = None  # apply declined (drift without --force)
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+    @property
+    def action(self) -> str:
+        if self.error is not None:
+            return "error"
+        if self.delivery is None:
+            return "noop"
+        return str(self.delivery.action)
+
+    @property
+    def drift(self) -> bool:
+        return self.delivery is not None and bool(getattr(self.delivery, "drift", False))
+
+    @property
+    def pending(self) -> bool:
+        """Would apply write something here (drift counts: it is a change --force would make)?"""
+        return self.action in PENDING_ACTIONS or self.action == "drift"
+
+    def changes(self) -> list[Any]:
+        return list(getattr(self.delivery, "changes", None) or [])
+
+    def diff(self) -> str:
+        return str(getattr(self.delivery, "diff", "") or "")
+
+    def links(self) -> list[Any]:
+        return list(getattr(self.delivery, "links", None) or [])
+
+
+@dataclass
+class ReconcilePlan:
+    observations: Observations
+    targets: list[TargetOutcome]
+    offline: bool = False
+
+    def count(self, action: str) -> int:
+        return sum(1 for t in self.targets if t.action == action)
+
+    @property
+    def changes_pending(self) -> bool:
+        return any(t.pending for t in self.targets)
+
+    @property
+    def failed(self) -> bool:
+        return any(t.error is not None or t.refused is not None for t in self.targets)
+
+
+def pick_targets(config: Config, only: Sequence[str]) -> list[Target]:
+    """The targets to work on: all, or those named (exactly, then case-insensitively)."""
+    if not only:
+        return list(config.targets)
+    chosen: list[Target] = []
+    for wanted in only:
+        match = [t for t in config.targets if t.name == wanted] or [
+            t for t in config.targets if t.name.casefold() == wanted.casefold()
+        ]
+        if not match:
+            known = ", ".join(t.name for t in config.targets) or "none"
+            raise NotFoundError(f"no target named {wanted!r} (targets: {known})")
+        for tgt in match:
+            if tgt not in chosen:
+                chosen.append(tgt)
+    return chosen
+
+
+def describe_error(exc: BaseException, scrub: Scrubber) -> str:
+    """A one-line, secret-free description of a per-target failure."""
+    if isinstance(exc, CredlibError):
+        return scrub(exc.message)
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        return scrub(f"{exc.strerror or type(exc).__name__}:{where}".rstrip(":"))
+    # Unknown exception types may carry anything (a library echoing a request); keep only the type
+    # and a scrubbed message.
+    return scrub(f"unexpected {type(exc).__name__}: {exc}")
+
+
+async def plan_target(
+    target: Target,
+    config: Config,
+    obs: Observations,
+    state: State,
+    engine: Any,
+    scrub: Scrubber,
+    *,
+    offline: bool,
+) -> TargetOutcome:
+    from credlib.exports.deliveries import plan_delivery
+    from credlib.exports.registry import resolve_type, select_credentials
+    from credlib.exports.render import render_target
+
+    outcome = TargetOutcome(target)
+    try:
+        if offline and resolve_type(target).delivery == "http":
+            outcome.skipped = "delivered over HTTP; not contacted with --offline"
+            return outcome
+        selected: list[Credential] = list(select_credentials(target, config.credentials))
+        kept: list[Credential] = []
+        for cred in selected:
+            verdict = obs.verdict(cred)
+            if verdict.failing and not target.include_failing:
+                outcome.excluded.append(verdict)
+            else:
+                kept.append(cred)
+        rendering = render_target(target, kept)
+        outcome.delivery = await plan_delivery(target, rendering, state, engine)
+        err = getattr(outcome.delivery, "error", None)
+        if err:
+            outcome.error = scrub(str(err))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        outcome.error = describe_error(exc, scrub)
+    return outcome
+
+
+async def build_plan(
+    config: Config,
+    state: State,
+    engine: Any,
+    obs: Observations,
+    *,
+    only: Sequence[str] = (),
+    offline: bool = False,
+) -> ReconcilePlan:
+    scrub = Scrubber(config.secrets())
+    targets = pick_targets(config, only)
+    outcomes = await asyncio.gather(
+        *(plan_target(t, config, obs, state, engine, scrub, offline=offline) for t in targets)
+    )
+    return ReconcilePlan(observations=obs, targets=list(outcomes), offline=offline)
