@@ -1,0 +1,1 @@
+"""Git workflow: offline check, textconv, merge driver, recipients, sync and importers (SPEC §7)."""
