@@ -200,3 +200,14 @@ def plan_json(plan: ReconcilePlan, *, command: str) -> dict[str, Any]:
             "changes_pending": plan.changes_pending,
         },
     }
+
+
+def table_lines(rows: list[dict[str, Any]], indent: str = "  ") -> list[str]:
+    """A plain aligned table (no colour, no box drawing: it is also read in logs and CI output)."""
+    if not rows:
+        return []
+    cols = list(rows[0])
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
+    lines = [indent + "  ".join(c.ljust(widths[c]) for c in cols).rstrip()]
+    lines += [indent + "  ".join(str(r.get(c, "")).ljust(widths[c]) for c in cols).rstrip() for r in rows]
+    return lines
