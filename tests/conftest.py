@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.env",
     "tests.fixtures.tools",
+    "tests.fixtures.net",
 ]

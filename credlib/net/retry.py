@@ -1,0 +1,141 @@
+"""When to retry a response, and how long to wait first (research: upstream-protocols §8).
+
+Pure functions over status, headers and body so every hint format is unit-testable.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+RETRY_STATUSES = frozenset({429, 503, 529})
+
+# Error codes/types that mean "no money or quota left": waiting does not help, so never retry.
+_NO_QUOTA_MARKERS = (
+    "insufficient_quota",
+    "billing_error",
+    "billing_not_active",
+    "quota_exhausted",
+    "service_quota_exceeded",
+)
+_TRY_AGAIN = re.compile(r"try again in\s+(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|sec|seconds?)?\b", re.I)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
+_BODY_SCAN_LIMIT = 64 * 1024  # hints live in small error bodies; never scan a huge one
+
+
+def _json_body(body: bytes) -> Any:
+    if not body or len(body) > _BODY_SCAN_LIMIT:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _walk(value: Any) -> list[Any]:
+    """Every dict/list node of a JSON value (bounded: error bodies are small)."""
+    out: list[Any] = []
+    stack = [value]
+    while stack and len(out) < 1000:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return out
+
+
+def is_no_quota(body: bytes) -> bool:
+    """The body says the account is out of quota or has a billing problem (not a rate limit)."""
+    data = _json_body(body)
+    if data is None:
+        return False
+    for node in _walk(data):
+        if isinstance(node, dict):
+            for field in ("code", "type", "status"):
+                value = node.get(field)
+                if isinstance(value, str) and value.lower() in _NO_QUOTA_MARKERS:
+                    return True
+            # Gemini: a per-day quota stays exhausted until the daily reset.
+            quota_id = node.get("quotaId")
+            if isinstance(quota_id, str) and "perday" in quota_id.lower():
+                return True
+    return False
+
+
+def parse_retry_after(value: str, now: float | None = None) -> float | None:
+    """``Retry-After``: delta seconds (int or float) or an HTTP date."""
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return max(0.0, seconds) if seconds == seconds else None  # NaN guard
+
+
+def _duration(text: str) -> float | None:
+    """``"37s"``, ``"1.5s"``, ``"200ms"``, bare seconds."""
+    match = _DURATION.match(text)
+    if not match:
+        return None
+    number = float(match.group(1))
+    return number / 1000.0 if match.group(2) == "ms" else number
+
+
+def retry_hint(headers: Mapping[str, str], body: bytes, now: float | None = None) -> float | None:
+    """Seconds the server asks us to wait, from the first hint found in the documented order.
+
+    ``headers`` must have lower-case names.
+    """
+    if "retry-after-ms" in headers:
+        try:
+            ms = float(headers["retry-after-ms"])
+            if ms >= 0:
+                return ms / 1000.0
+        except ValueError:
+            pass
+    if "retry-after" in headers:
+        parsed = parse_retry_after(headers["retry-after"], now)
+        if parsed is not None:
+            return parsed
+    data = _json_body(body)
+    for node in _walk(data) if data is not None else []:
+        if isinstance(node, dict) and isinstance(node.get("retryDelay"), str):
+            delay = _duration(node["retryDelay"])
+            if delay is not None:
+                return delay
+    if body and len(body) <= _BODY_SCAN_LIMIT:
+        match = _TRY_AGAIN.search(body.decode("utf-8", "replace"))
+        if match:
+            number = float(match.group(1))
+            unit = (match.group(2) or "s").lower()
+            return number / 1000.0 if unit.startswith("m") else number
+    return None
+
+
+def should_retry(status: int, headers: Mapping[str, str], body: bytes) -> bool:
+    """A transient failure worth another attempt (the caller still checks retry=False and the count)."""
+    if status not in RETRY_STATUSES:
+        return False
+    if headers.get("x-should-retry", "").lower() == "false":
+        return False
+    return not is_no_quota(body)
+
+
+def backoff(attempt: int, rng: random.Random | None = None) -> float:
+    """Delay before retry ``attempt`` (1-based) when the server gave no hint: 0.5 s·2^(n-1), ≤ 8 s, +≤25 %."""
+    base = min(8.0, 0.5 * 2.0 ** (attempt - 1))
+    jitter = rng.random() if rng is not None else random.random()  # noqa: S311 - jitter, not crypto
+    return base * (1.0 + 0.25 * jitter)
