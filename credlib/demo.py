@@ -119,15 +119,14 @@ def observation_rows(plan: ReconcilePlan, config: Config) -> list[dict[str, Any]
     for cred in config.credentials:
         verdict = plan.observations.verdict(cred)
         tele = plan.observations.telemetry.get(cred.id, {})
-        metrics = tele.get("metrics") if isinstance(tele.get("metrics"), dict) else tele
         rows.append(
             {
                 "name": cred.name,
                 "api_type": cred.api_type,
                 "telemetry": cred.telemetry.method,
                 "verify": verdict.status or "-",
-                "balance": _money(metrics.get("balance")),
-                "today_cost": _money(metrics.get("today_cost")),
+                "balance": _money(tele.get("balance")),
+                "today_cost": _money(tele.get("today_cost")),
                 "health": str(tele.get("health") or "-"),
             }
         )

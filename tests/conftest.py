@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.env",
     "tests.fixtures.tools",
     "tests.fixtures.net",
+    "tests.fixtures.reconcile",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -101,6 +102,25 @@ def make_confirm(*, yes: bool, as_json: bool, credential_count: int) -> Callable
     return confirm
 
 
+def open_issued_links(plan_: ReconcilePlan) -> None:
+    """Hand each deep link apply issued to the OS opener; a failure is a warning, not a failed apply."""
+    from credlib.errors import CredlibError
+    from credlib.exports.deliveries.deeplink import open_link
+
+    for outcome in plan_.targets:
+        if not outcome.applied:
+            continue
+        for link in outcome.links():
+            try:
+                open_link(link)
+            except CredlibError as exc:
+                click.echo(f'warning: target "{outcome.name}": {exc.message}', err=True)
+                return
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                reason = type(exc).__name__
+                click.echo(f'warning: target "{outcome.name}": opener failed ({reason})', err=True)
+
+
 @click.command(help="Verify, read telemetry and write every target whose rendering changed.")
 @target_option
 @offline_option
@@ -116,7 +136,7 @@ def apply(
     app: AppContext, targets: tuple[str, ...], offline: bool, force: bool, yes: bool, open_links: bool,
     lock_timeout: float, as_json: bool,
 ) -> int:
-    from credlib.reconcile.report import apply_text, link_text, plan_json
+    from credlib.reconcile.report import apply_text, plan_json
     from credlib.reconcile.session import load
 
     opts = RunOptions(file=app.file, targets=targets, offline=offline, force=force, lock_wait_s=lock_timeout)
@@ -125,15 +145,7 @@ def apply(
     result = run(opts, confirm=confirm)
     plan_ = result.plan
     if open_links:
-        from credlib.reconcile.links import open_link
-
-        for outcome in plan_.targets:
-            if not outcome.applied:
-                continue
-            for link in outcome.links():
-                problem = open_link(link_text(link))
-                if problem:
-                    click.echo(f'warning: target "{outcome.name}": {problem}', err=True)
+        open_issued_links(plan_)
     if as_json:
         from credlib.output import emit_json
 

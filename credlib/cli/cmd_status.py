@@ -22,13 +22,12 @@ def credential_rows(report: Any) -> list[dict[str, Any]]:
     for c in report.credentials:
         verify = c.verify or {}
         tele = c.telemetry or {}
-        metrics = tele.get("metrics") if isinstance(tele.get("metrics"), dict) else tele
         rows.append(
             {
                 "name": c.name,
                 "verify": verify.get("status") or "never",
                 "checked": verify.get("checked_at") or "-",
-                "balance": _money(metrics.get("balance")),
+                "balance": _money(tele.get("balance")),
                 "health": tele.get("health") or "-",
                 "note": "stale: key/URL/type changed since" if c.stale else "",
             }

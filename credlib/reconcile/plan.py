@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from credlib.errors import CredlibError, NotFoundError
@@ -59,8 +60,12 @@ class TargetOutcome:
     def diff(self) -> str:
         return str(getattr(self.delivery, "diff", "") or "")
 
-    def links(self) -> list[Any]:
-        return list(getattr(self.delivery, "links", None) or [])
+    def links(self) -> list[str]:
+        """Full deep links (they hold keys): printed by apply only, never in plan, diff or JSON."""
+        return [str(link) for link in (getattr(self.delivery, "links", None) or [])]
+
+    def notes(self) -> list[str]:
+        return [str(n) for n in (getattr(self.delivery, "notes", None) or [])]
 
 
 @dataclass
@@ -138,7 +143,7 @@ async def plan_target(
                 outcome.excluded.append(verdict)
             else:
                 kept.append(cred)
-        rendering = render_target(target, kept)
+        rendering = render_target(target, kept, base_dir=base_dir_of(config))
         outcome.delivery = await plan_delivery(target, rendering, state, engine)
         err = getattr(outcome.delivery, "error", None)
         if err:
@@ -148,6 +153,14 @@ async def plan_target(
     except Exception as exc:
         outcome.error = describe_error(exc, scrub)
     return outcome
+
+
+def base_dir_of(config: Config) -> Path | None:
+    """Relative target paths are relative to the credentials file's directory, not the cwd."""
+    if not config.path:
+        return None
+    path = Path(config.path).expanduser()
+    return path if path.is_dir() else path.parent
 
 
 async def build_plan(

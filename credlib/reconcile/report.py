@@ -80,6 +80,8 @@ def target_lines(outcome: TargetOutcome, *, show_diff: bool = True) -> list[str]
         lines.append(f"      error: {outcome.error}")
     for change in outcome.changes():
         lines.append("      " + change_line(change))
+    for note in outcome.notes():
+        lines.append(f"      note: {note}")
     for verdict in outcome.excluded:
         lines.append(
             f"      left out: {verdict.name} (verification {verdict.status}; include_failing keeps it)"
@@ -94,7 +96,7 @@ def summary_line(plan: ReconcilePlan) -> str:
     if not plan.changes_pending and not plan.failed:
         return NO_CHANGES
     create, update, delete = (plan.count(a) for a in ("create", "update", "delete"))
-    drift = plan.count("drift") + sum(1 for t in plan.targets if t.drift and t.action != "drift")
+    drift = sum(1 for t in plan.targets if t.drift)
     text = f"Plan: {create} to create, {update} to update, {delete} to delete."
     if drift:
         text += f" {drift} target{'s' if drift != 1 else ''} changed by hand (apply needs --force)."
@@ -125,9 +127,10 @@ def apply_text(plan: ReconcilePlan) -> list[str]:
         t = outcome.target
         if outcome.applied:
             verb = VERBS.get(outcome.action, "written")
-            lines.append(f'{t.type} "{t.name}": {verb} ({where(outcome)})')
+            detail = getattr(outcome.delivery, "outcome", None) or verb
+            lines.append(f'{t.type} "{t.name}": {detail} ({where(outcome)})')
             for link in outcome.links():
-                lines.append(f"  {link_text(link)}")
+                lines.append(f"  {link}")
         elif outcome.refused:
             lines.append(f'{t.type} "{t.name}": refused: {outcome.refused}')
         elif outcome.error is not None:
@@ -140,16 +143,6 @@ def apply_text(plan: ReconcilePlan) -> list[str]:
         + (f", {failed} failed." if failed else ".")
     )
     return lines
-
-
-def link_text(link: Any) -> str:
-    if isinstance(link, str):
-        return link
-    for attr in ("url", "link"):
-        value = getattr(link, attr, None) or (link.get(attr) if isinstance(link, dict) else None)
-        if value:
-            return str(value)
-    return str(link)
 
 
 def change_json(change: Any) -> dict[str, Any]:

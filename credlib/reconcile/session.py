@@ -50,7 +50,8 @@ def load(opts: RunOptions) -> Config:
         return opts.config
     from credlib.store import load_config
 
-    return load_config(opts.file)
+    config: Config = load_config(opts.file)
+    return config
 
 
 def state_key(opts: RunOptions, config: Config) -> str:
