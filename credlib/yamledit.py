@@ -1,0 +1,248 @@
+"""YAML text helpers for the plain (unencrypted) parts of a credentials file. ruamel is imported lazily.
+
+- ``line_locator``: field path -> line number, from the encrypted file's text (only used when a
+  validation problem has to be located; the happy path never parses YAML on our side).
+- ``load_plain``: parse a document strictly (duplicate keys rejected, like sops does), with error
+  messages that name the line but never quote the content (a key may be on that line).
+- ``splice_scalar``: replace one single-line scalar in the file text, leaving every other byte alone —
+  so ``credlib set NAME notes …`` changes exactly one line and neither sops' ``mac`` nor its
+  ``lastmodified`` (valid because the file uses ``mac_only_encrypted``).
+- ``roundtrip_edit``: comment-keeping edit of a decrypted document, for ``sops edit`` batches (sops
+  re-emits the result in its own format, so our dump style never reaches the file).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+# Plain scalars go-yaml (sops' emitter) writes without quotes, conservatively: anything else is quoted.
+_SAFE_PLAIN = re.compile(r"^[A-Za-z0-9_/@(][A-Za-z0-9 _./@()+,=~-]*$")
+_YAML11_SPECIAL = re.compile(
+    r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|"
+    r"null|Null|NULL|~|[-+]?[0-9][0-9_.eE+-]*|\.inf|\.nan|[-+]?0[xob][0-9a-fA-F_]+|\d{4}-\d\d-\d\d.*)$"
+)
+
+
+def parse_path(path: str) -> list[str | int]:
+    out: list[str | int] = []
+    for match in _PATH_TOKEN.finditer(path):
+        if match.group(2) is not None:
+            out.append(int(match.group(2)))
+        else:
+            out.append(match.group(1))
+    return out
+
+
+def _rt_yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=4, sequence=6, offset=4)
+    return yaml
+
+
+def _safe_error(exc: Exception) -> str:
+    """ruamel's message without the snippet of the offending line (it may contain a key)."""
+    problem = getattr(exc, "problem", None) or "cannot be parsed"
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None:
+        return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return f"invalid YAML: {problem}"
+
+
+def load_roundtrip(text: str) -> Any:
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return _rt_yaml().load(text)
+    except YAMLError as exc:
+        raise ValueError(_safe_error(exc)) from None
+    except Exception as exc:  # ruamel raises a few non-YAMLError types for duplicate keys
+        raise ValueError(_safe_error(exc)) from None
+
+
+def _to_plain(node: Any) -> Any:
+    import datetime
+
+    if isinstance(node, dict):
+        return {str(k): _to_plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_to_plain(v) for v in node]
+    if isinstance(node, datetime.datetime):
+        text = node.isoformat()
+        return text.replace("+00:00", "Z") if node.tzinfo else text + "Z"
+    if isinstance(node, datetime.date):
+        return node.isoformat()
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
+def load_plain(text: str) -> Any:
+    """Parse YAML into plain dict/list/str/int/float/bool (dates as ISO strings, as sops' JSON has)."""
+    return _to_plain(load_roundtrip(text))
+
+
+def _node_line(node: Any) -> int | None:
+    lc = getattr(node, "lc", None)
+    if lc is None or lc.line is None:
+        return None
+    return int(lc.line) + 1
+
+
+def locate(doc: Any, path: str) -> int | None:
+    """1-based line of ``path`` in a round-trip document (the nearest existing ancestor if missing)."""
+    node = doc
+    line = _node_line(doc)
+    for token in parse_path(path):
+        try:
+            if isinstance(token, int) and isinstance(node, list) and token < len(node):
+                pos = node.lc.item(token)  # type: ignore[attr-defined]
+                line = pos[0] + 1
+                node = node[token]
+            elif isinstance(token, str) and isinstance(node, dict) and token in node:
+                pos = node.lc.key(token)  # type: ignore[attr-defined]
+                line = pos[0] + 1
+                node = node[token]
+            else:
+                break
+        except (AttributeError, KeyError, IndexError, TypeError):
+            break
+    return line
+
+
+def line_locator(text: str) -> Callable[[str], int | None]:
+    """A ``line_of(path)`` for ``credlib.validate``; returns None for everything if ``text`` is not YAML."""
+    try:
+        doc = load_roundtrip(text)
+    except ValueError:
+        return lambda _path: None
+    return lambda path: locate(doc, path)
+
+
+def dump_yaml(data: Any) -> str:
+    yaml = _rt_yaml()
+    buf = io.StringIO()
+    yaml.dump(data, buf)
+    return buf.getvalue()
+
+
+def scalar_text(value: object) -> str | None:
+    """``value`` as go-yaml would write it on one line, or None when it needs more than one line."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if value is None:
+        return "null"
+    if not isinstance(value, str) or "\n" in value or "\r" in value:
+        return None
+    if value and _SAFE_PLAIN.match(value) and not _YAML11_SPECIAL.match(value) and value == value.strip():
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def splice_scalar(text: str, path: list[str | int], value: object) -> str | None:
+    """Replace the single-line scalar at ``path`` in ``text``; None if that cannot be done safely.
+
+    The caller's contract: the result parses to exactly the old document with that one value changed
+    (checked here by re-parsing), so a surprise in the file's layout can never corrupt it.
+    """
+    new_scalar = scalar_text(value)
+    if new_scalar is None or not path or not isinstance(path[-1], str):
+        return None
+    try:
+        doc = load_roundtrip(text)
+    except ValueError:
+        return None
+    parent = doc
+    for token in path[:-1]:
+        try:
+            parent = parent[token]
+        except (KeyError, IndexError, TypeError):
+            return None
+    key = path[-1]
+    if not isinstance(parent, dict) or key not in parent:
+        return None
+    old = parent[key]
+    if isinstance(old, dict | list):
+        return None
+    try:
+        line_no, col = parent.lc.value(key)  # type: ignore[attr-defined]
+    except (AttributeError, KeyError):
+        return None
+    lines = text.splitlines(keepends=True)
+    if line_no >= len(lines):
+        return None
+    line = lines[line_no]
+    body = line.rstrip("\r\n")
+    ending = line[len(body):]
+    rest = body[col:]
+    end = _scalar_end(rest)
+    if end is None:
+        return None
+    lines[line_no] = body[:col] + new_scalar + rest[end:] + ending
+    result = "".join(lines)
+    # Re-parse: the edit must change exactly that value and nothing else.
+    try:
+        expected = load_plain(text)
+        got = load_plain(result)
+    except ValueError:
+        return None
+    target = expected
+    for token in path[:-1]:
+        target = target[token]
+    target[key] = value
+    return result if got == expected else None
+
+
+def _scalar_end(rest: str) -> int | None:
+    """Length of the scalar at the start of ``rest`` (one line), excluding a trailing comment."""
+    if not rest:
+        return 0
+    if rest[0] in "|>":
+        return None  # block scalar: spans several lines
+    if rest[0] == '"':
+        i = 1
+        while i < len(rest):
+            if rest[i] == "\\":
+                i += 2
+                continue
+            if rest[i] == '"':
+                return i + 1
+            i += 1
+        return None
+    if rest[0] == "'":
+        i = 1
+        while i < len(rest):
+            if rest[i] == "'":
+                if i + 1 < len(rest) and rest[i + 1] == "'":
+                    i += 2
+                    continue
+                return i + 1
+            i += 1
+        return None
+    comment = re.search(r"\s#", rest)
+    end = comment.start() if comment else len(rest)
+    return len(rest[:end].rstrip())
+
+
+def roundtrip_edit(text: str, mutate: Callable[[Any], None]) -> str:
+    """Load ``text`` keeping comments, let ``mutate`` change the document, dump it again."""
+    doc = load_roundtrip(text)
+    mutate(doc)
+    return dump_yaml(doc)
