@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.tools",
     "tests.fixtures.net",
     "tests.fixtures.reconcile",
+    "tests.fixtures.telemetry",
 ]

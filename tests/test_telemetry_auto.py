@@ -1,0 +1,96 @@
+"""auto and disabled (research/all-api-hub.md §3.2, §12), over real HTTP."""
+
+from __future__ import annotations
+
+from tests.fixtures.telemetry import TelemetrySite, read
+
+NEWAPI_USAGE = {
+    "code": True,
+    "message": "ok",
+    "data": {
+        "object": "token_usage",
+        "total_granted": 5_000_000,
+        "total_used": 1_250_000,
+        "total_available": 3_750_000,
+        "unlimited_quota": False,
+        "expires_at": 0,
+    },
+}
+
+
+def test_auto_falls_through_an_html_404_to_sub2api(site: TelemetrySite) -> None:
+    site.absent("/api/usage/token/")  # an HTML front-end page, as many sites answer unknown routes
+    site.json("/v1/usage", {"balance": 12, "usage": {"today": {"requests": 3, "cost": 1.25, "tokens": 4000}}})
+    res = read(site.cred("auto"))
+    assert res.method_used == "sub2api" and res.health == "healthy"
+    assert (res.metrics.balance, res.metrics.today_cost, res.metrics.today_requests) == (12.0, 1.25, 3)
+    assert [(a.method, a.outcome, a.status) for a in res.attempts] == [
+        ("newapi", "unsupported", 404),
+        ("sub2api", "success", 200),
+    ]
+    assert res.error is None
+    assert "/v1/dashboard/billing/subscription" not in site.paths()
+
+
+def test_auto_stops_at_the_first_method_that_answers(site: TelemetrySite) -> None:
+    site.json("/api/usage/token/", NEWAPI_USAGE)
+    site.json("/v1/usage", {"balance": 99})
+    site.json("/v1/dashboard/billing/subscription", {"hard_limit_usd": 99})
+    res = read(site.cred("auto", quota_per_unit=500_000))
+    assert res.method_used == "newapi" and res.metrics.balance == 7.5
+    # One usage request; the only other one is New API's own log for today's figures.
+    assert site.paths().count("/api/usage/token/") == 1
+    assert "/v1/usage" not in site.paths() and "/v1/dashboard/billing/subscription" not in site.paths()
+    assert set(site.paths()) <= {"/api/usage/token/", "/api/log/token"}
+
+
+def test_auto_with_only_one_request_when_newapi_answers_alone(site: TelemetrySite) -> None:
+    site.json("/api/usage/token/", NEWAPI_USAGE)
+    site.absent("/api/log/token", html=False)
+    read(site.cred("auto", quota_per_unit=500_000))
+    assert [p for p in site.paths() if p != "/api/log/token"] == ["/api/usage/token/"]
+
+
+def test_auto_tries_billing_last(site: TelemetrySite) -> None:
+    site.absent("/api/usage/token/", html=False)
+    site.absent("/v1/usage")
+    site.json("/v1/dashboard/billing/subscription", {"hard_limit_usd": 20.0, "access_until": 0})
+    site.json("/v1/dashboard/billing/usage", {"total_usage": 100})
+    res = read(site.cred("auto"))
+    assert res.method_used == "openai-billing" and res.metrics.balance == 19.0
+    assert [a.method for a in res.attempts] == ["newapi", "sub2api", "openai-billing", "openai-billing"]
+
+
+def test_auto_with_nothing_supported_is_unknown_not_error(site: TelemetrySite) -> None:
+    for path in ("/api/usage/token/", "/v1/usage", "/v1/dashboard/billing/subscription"):
+        site.absent(path)
+    res = read(site.cred("auto"))
+    assert res.health == "unknown"
+    assert "no telemetry endpoint answered" in (res.error or "")
+    assert [a.outcome for a in res.attempts] == ["unsupported"] * 3
+    assert not res.metrics.has_any()
+
+
+def test_auto_skips_a_200_without_usage_fields(site: TelemetrySite) -> None:
+    site.json("/api/usage/token/", {"success": True, "data": {"hello": "world"}})
+    site.json("/v1/usage", {"mode": "unrestricted", "balance": 3.5, "remaining": 3.5})
+    res = read(site.cred("auto"))
+    assert res.method_used == "sub2api"
+    assert res.attempts[0].outcome == "empty"
+
+
+def test_auto_reports_the_first_error_when_nothing_answers(site: TelemetrySite) -> None:
+    site.json("/api/usage/token/", {"success": False, "message": "令牌已过期 (token expired)"}, 401)
+    site.absent("/v1/usage")
+    site.absent("/v1/dashboard/billing/subscription")
+    res = read(site.cred("auto"))
+    assert res.health == "error"
+    assert res.error == "newapi: HTTP 401: 令牌已过期 (token expired)"
+
+
+def test_disabled_makes_no_request(site: TelemetrySite) -> None:
+    site.json("/api/usage/token/", NEWAPI_USAGE)
+    res = read(site.cred("disabled"))
+    assert site.relay.log == []
+    assert res.health == "unknown" and res.attempts == [] and not res.metrics.has_any()
+    assert res.to_json()["balance"] is None  # null, never 0
