@@ -1,0 +1,129 @@
+"""plan through the CLI on a real sops file: summary lines, --detailed-exitcode, --json, no key leaks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.reconcile import Project
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from credlib.cli import cli as group
+    from credlib.cli.errors import run_cli
+
+    code = run_cli(group, list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def setup(project: Project, encrypt_project: Callable[[Project], Path]) -> tuple[Project, Path, list[str]]:
+    keys = [project.add("Alpha Relay", tags=["work"]),
+            project.add("Beta", api_type="anthropic", models=["claude-sonnet-4-5"])]
+    project.target("env", "dotenv", "out/.env")
+    project.target("ccr", "claude-code-router", "out/ccr/config.json")
+    return project, encrypt_project(project), keys
+
+
+def test_plan_summary_and_detailed_exitcode(setup: tuple[Project, Path, list[str]],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    project, file, _ = setup
+    code, out, _ = cli(capsys, "-f", str(file), "plan", "--offline")
+    assert code == 0
+    assert "Plan: 2 to create, 0 to update, 0 to delete." in out
+    assert '+ Providers[alpha-relay]' in out and "--- /dev/null" in out
+    assert not (project.root / "out").exists()  # plan writes no target
+
+    code, _, _ = cli(capsys, "-f", str(file), "plan", "--offline", "--detailed-exitcode")
+    assert code == 2
+
+    code, out, _ = cli(capsys, "-f", str(file), "apply", "--offline", "--yes")
+    assert code == 0, out
+    assert "Apply complete! Targets: 2 created, 0 updated, 0 deleted." in out
+
+    code, out, _ = cli(capsys, "-f", str(file), "plan", "--offline", "--detailed-exitcode")
+    assert code == 0
+    assert "No changes. Your targets match the credentials file." in out
+
+    code, out, _ = cli(capsys, "-f", str(file), "apply", "--offline")
+    assert code == 0 and "No changes." in out  # nothing to approve, so no --yes needed
+
+
+def test_detailed_exitcode_is_1_when_a_target_fails(project: Project, encrypt_project: Callable[[Project], Path],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    project.add("Alpha")
+    project.target("env", "dotenv", "out/.env")
+    broken = project.target("ccr", "claude-code-router", "out/ccr/config.json")
+    assert broken is not None
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{ not json")
+    file = encrypt_project(project)
+    code, out, _ = cli(capsys, "-f", str(file), "plan", "--offline", "--detailed-exitcode")
+    assert code == 1
+    assert "cannot be planned" in out and "failed to plan" in out
+
+    code, out, _ = cli(capsys, "-f", str(file), "apply", "--offline", "--yes")
+    assert code == 1
+    assert (project.root / "out" / ".env").exists()  # the healthy target was still delivered
+    assert 'claude-code-router "ccr": failed' in out
+
+
+def test_plan_json_shape(setup: tuple[Project, Path, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
+    _, file, _ = setup
+    code, out, _ = cli(capsys, "-f", str(file), "plan", "--offline", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["format_version"] == 1
+    assert [t["name"] for t in data["targets"]] == ["env", "ccr"]
+    for tgt in data["targets"]:
+        assert {"name", "type", "action", "changes"} <= set(tgt)
+        assert tgt["action"] == "create"
+        assert all({"op", "key", "summary"} <= set(c) for c in tgt["changes"])
+    assert data["summary"]["create"] == 2 and data["summary"]["changes_pending"] is True
+
+    code, out, _ = cli(capsys, "-f", str(file), "apply", "--offline", "--yes", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["format_version"] == 1 and data["confirmed"] is True
+    assert all(t["applied"] for t in data["targets"])
+
+
+def test_apply_without_terminal_needs_yes(setup: tuple[Project, Path, list[str]],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    project, file, _ = setup
+    code, out, err = cli(capsys, "-f", str(file), "apply", "--offline")
+    assert code == 64
+    assert "--yes" in err and "not a terminal" in err
+    assert "Plan: 2 to create" in out  # the plan was shown first, like terraform
+    assert not (project.root / "out").exists()
+
+
+def test_no_key_in_plan_diff_json_or_state(setup: tuple[Project, Path, list[str]],
+                                          capsys: pytest.CaptureFixture[str], isolated_env: Path) -> None:
+    project, file, keys = setup
+    outputs = []
+    for argv in (("plan", "--offline"), ("plan", "--offline", "--json"), ("apply", "--offline", "--yes"),
+                 ("apply", "--offline", "--yes", "--json"), ("status",), ("status", "--json")):
+        code, out, err = cli(capsys, "-f", str(file), *argv)
+        assert code == 0, (argv, err)
+        outputs.append(out + err)
+    # Change something so a diff with a changed line is printed too.
+    project.credentials[0]["models"] = ["gpt-4.1"]
+    from tests.fixtures.env import encrypt_data
+
+    encrypt_data(file, project.document(), [])
+    for argv in (("plan", "--offline"), ("plan", "--offline", "--json")):
+        outputs.append("".join(cli(capsys, "-f", str(file), *argv)[1:]))
+    blob = "\n".join(outputs)
+    assert "~ Providers[alpha-relay]" in blob
+    state_files = [p for p in (isolated_env / ".local/state/credlib").rglob("*") if p.is_file()]
+    assert state_files
+    for key in keys:
+        assert key not in blob
+        for path in state_files:
+            assert key.encode() not in path.read_bytes(), path
+    # ...while the exports themselves do hold the keys.
+    assert keys[0] in (project.root / "out" / ".env").read_text()
