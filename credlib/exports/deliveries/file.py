@@ -1,0 +1,177 @@
+"""File delivery: merge the rendered fragment into the tool's config file and write it atomically."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from credlib.errors import CredlibError
+from credlib.exports import formats
+from credlib.exports.merge import merge_document
+from credlib.exports.redaction import redact_text
+from credlib.exports.render import RenderedFile, Rendering
+from credlib.exports.targetplan import Change, TargetPlan
+from credlib.state import State, atomic_write_private, sha256_text
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise CredlibError(f"{path} is a directory, not a file") from None
+    except UnicodeDecodeError:
+        raise CredlibError(f"{path} is not UTF-8 text; credlib will not overwrite it") from None
+    except OSError as exc:
+        raise CredlibError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _owned_for(state: State, target_name: str, path: Path) -> dict[str, list[str]] | None:
+    record = state.get("owned", target_name) or {}
+    files = record.get("files", {}) if isinstance(record, dict) else {}
+    value = files.get(str(path))
+    return value if isinstance(value, dict) else None
+
+
+def _recorded_hash(state: State, target_name: str, path: Path) -> str | None:
+    record = state.get("targets", target_name) or {}
+    files = record.get("files", {}) if isinstance(record, dict) else {}
+    value = files.get(str(path))
+    return value if isinstance(value, str) else None
+
+
+def _plan_file(plan: TargetPlan, rendered: RenderedFile, state: State, secrets: list[str]) -> dict[str, Any]:
+    path = rendered.path
+    assert path is not None
+    existing_text = _read(path)
+    try:
+        existing = formats.parse(rendered.file_format, existing_text or "")
+    except formats.FormatError as exc:
+        raise CredlibError(
+            f"{path}: cannot parse the existing {rendered.file_format} file ({exc}); "
+            "credlib will not overwrite it"
+        ) from None
+    fragment = formats.parse(rendered.file_format, rendered.text)
+    result = merge_document(
+        existing, fragment, rendered.merge, _owned_for(state, plan.name, path), rendered.file_format
+    )
+    new_text: str | None = formats.dump(rendered.file_format, result.document)
+    if existing_text is None and not result.changes:
+        new_text = None  # nothing to deliver: do not create an empty file
+    recorded = _recorded_hash(state, plan.name, path)
+    current_hash = sha256_text(existing_text) if existing_text is not None else None
+    writes = new_text is not None and new_text != existing_text
+    drift = bool(writes and existing_text is not None and recorded and recorded != current_hash)
+    prefix = f"{path.name}: " if rendered.role != "main" else ""
+    plan.changes.extend(Change(c.op, prefix + c.key, c.summary) for c in result.changes)
+    if writes:
+        assert new_text is not None
+        diff = difflib.unified_diff(
+            (existing_text or "").splitlines(keepends=True),
+            new_text.splitlines(keepends=True),
+            fromfile=str(path) if existing_text is not None else "/dev/null",
+            tofile=str(path),
+        )
+        plan.diff += redact_text("".join(diff), secrets)
+    return {
+        "path": str(path),
+        "role": rendered.role,
+        "old_hash": current_hash,
+        "exists": existing_text is not None,
+        "content": new_text if writes else None,
+        "new_hash": sha256_text(new_text) if new_text is not None else current_hash,
+        "owned": result.owned,
+        "drift": drift,
+        "only_removals": bool(result.changes) and all(c.op == "-" for c in result.changes),
+    }
+
+
+async def plan_file(plan: TargetPlan, rendering: Rendering, state: State) -> TargetPlan:
+    items: list[dict[str, Any]] = []
+    for rendered in rendering.files:
+        if rendered.path is None:
+            return plan.fail(f"target {plan.name!r}: no path (set `path:` on the target)")
+        plan.paths.append(str(rendered.path))
+        try:
+            items.append(_plan_file(plan, rendered, state, rendering.secrets))
+        except CredlibError as exc:
+            return plan.fail(f"target {plan.name!r}: {redact_text(exc.message, rendering.secrets)}")
+    plan.private["files"] = items
+    writing = [i for i in items if i["content"] is not None]
+    main = items[0] if items else None
+    if any(i["drift"] for i in items):
+        plan.action, plan.drift = "drift", True
+    elif not writing:
+        plan.action = "noop"
+    elif main is not None and not main["exists"] and main["content"] is not None:
+        plan.action = "create"
+    elif all(i["only_removals"] for i in writing):
+        plan.action = "delete"
+    else:
+        plan.action = "update"
+    return plan
+
+
+def _make_private_dirs(directory: Path) -> None:
+    """Create missing parents with 0700 (mkdir(parents=True) would use the umask for them)."""
+    missing: list[Path] = []
+    probe = directory
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700)
+
+
+async def apply_file(plan: TargetPlan, state: State) -> TargetPlan:
+    items: list[dict[str, Any]] = plan.private.get("files", [])
+    written = 0
+    for item in items:
+        path = Path(item["path"])
+        if item["content"] is None:
+            continue
+        try:
+            now_text = _read(path)
+        except CredlibError as exc:
+            return _failed(plan, exc.message)
+        now_hash = sha256_text(now_text) if now_text is not None else None
+        if now_hash != item["old_hash"]:
+            return _failed(plan, f"{path} changed since the plan was made; run plan again")
+        try:
+            _make_private_dirs(path.parent)
+            atomic_write_private(path, item["content"].encode("utf-8"))
+        except CredlibError as exc:
+            return _failed(plan, exc.message)
+        except OSError as exc:
+            return _failed(plan, f"cannot write {path}: {exc.strerror}")
+        written += 1
+    files_hashes = {i["path"]: i["new_hash"] for i in items if i["new_hash"] is not None}
+    main_hash = items[0]["new_hash"] if items else None
+    state.record(
+        "targets",
+        plan.name,
+        {
+            "hash": main_hash,
+            "files": files_hashes,
+            "type": plan.type,
+            "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    )
+    state.record("owned", plan.name, {"files": {i["path"]: i["owned"] for i in items}})
+    plan.outcome = f"written ({written} file{'s' if written != 1 else ''})" if written else "unchanged"
+    plan.private = {}
+    return plan
+
+
+def _failed(plan: TargetPlan, message: str) -> TargetPlan:
+    plan.fail(f"target {plan.name!r}: {message}")
+    plan.outcome = "failed"
+    return plan
+
+
+def file_mode(path: Path) -> int:
+    return os.stat(path).st_mode & 0o777
