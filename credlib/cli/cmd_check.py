@@ -36,13 +36,14 @@ def check(app: AppContext, files: tuple[Path, ...], scan_only: bool, as_json: bo
     results = check_paths(targets, scan_only=scan_only)
     failed = [r for r in results if not r.ok]
     if as_json:
-        from credlib.gitops.jsonout import emit
+        from credlib.output import emit_json
 
-        emit(
+        emit_json(
             {
                 "ok": not failed,
                 "files": [
-                    {"file": r.file, "ok": r.ok, "findings": [f.as_dict() for f in r.findings]} for r in results
+                    {"file": r.file, "ok": r.ok, "findings": [f.as_dict() for f in r.findings]}
+                    for r in results
                 ],
             }
         )
@@ -52,7 +53,9 @@ def check(app: AppContext, files: tuple[Path, ...], scan_only: bool, as_json: bo
                 click.echo(finding.render())
         total = sum(len(r.findings) for r in results)
         if failed:
-            click.echo(f"credlib check: {total} problem(s) in {len(failed)} of {len(results)} file(s)", err=True)
+            click.echo(
+                f"credlib check: {total} problem(s) in {len(failed)} of {len(results)} file(s)", err=True
+            )
         else:
             click.echo(f"credlib check: {len(results)} file(s) ok", err=True)
     return int(ExitCode.CHECK_FAILED if failed else ExitCode.OK)

@@ -1,0 +1,225 @@
+"""`credlib git merge-driver BASE OURS THEIRS [PATH]`: merge encrypted credentials files safely.
+
+git hands us three encrypted files and expects the result in OURS. We decrypt the three in memory,
+merge the trees by credential id and field (``threeway``), and write the result by editing OURS
+through ``sops edit`` (``credlib.sops.edit_with``): OURS' data key is kept and every value that did
+not change keeps its exact ciphertext, so the merged file diffs cleanly and still decrypts for every
+recipient. On a real conflict OURS receives a valid encrypted file (our side of each conflicting
+field) and we exit 1 with a per-field report, never conflict markers inside ciphertext.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from credlib.errors import CredlibError, ExitCode, ValidationError
+from credlib.gitops import sopsmeta
+from credlib.gitops.threeway import Conflict, merge_documents
+
+
+class NotCredlibFileError(CredlibError):
+    exit_code = ExitCode.INVALID_FILE
+
+
+@dataclass
+class MergeOutcome:
+    conflicts: list[Conflict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # validation problems of the merged tree
+    notes: list[str] = field(default_factory=list)  # things the user must still do (recipients)
+    wrote: bool = False
+
+    @property
+    def clean(self) -> bool:
+        return not self.conflicts and not self.problems
+
+
+@dataclass
+class _Side:
+    label: str
+    raw: bytes
+    meta: dict[str, Any] | None
+
+
+def _read_side(label: str, path: Path, display: str, *, may_be_empty: bool) -> _Side:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise NotCredlibFileError(f"{label} version of {display} cannot be read: {exc.strerror}") from None
+    if not raw.strip():
+        if may_be_empty:
+            return _Side(label, raw, None)
+        raise NotCredlibFileError(f"{label} version of {display} is empty, not a credlib file")
+    try:
+        doc = sopsmeta.load_yaml_plain(raw.decode("utf-8"))
+    except Exception:
+        raise NotCredlibFileError(
+            f"{label} version of {display} is not a credlib file (not valid YAML)",
+            hint="resolve this merge by hand: `git checkout --ours/--theirs` the file, then `credlib edit`",
+        ) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("sops"), dict):
+        raise NotCredlibFileError(
+            f"{label} version of {display} is not a credlib file (no sops metadata)",
+            hint="resolve this merge by hand: `git checkout --ours/--theirs` the file, then `credlib edit`",
+        )
+    if "credentials" not in doc and "version" not in doc:
+        raise NotCredlibFileError(f"{label} version of {display} is not a credlib file (no `credentials`)")
+    return _Side(label, raw, doc["sops"])
+
+
+def _decrypt(side: _Side) -> dict[str, Any]:
+    from credlib.sops import decrypt_bytes
+
+    if side.meta is None:
+        return {}
+    data = decrypt_bytes(side.raw, input_type="yaml")
+    data.pop("sops", None)
+    return data
+
+
+def _to_plain(node: Any) -> Any:
+    """A round-trip node as sops' JSON would give it (dates as ISO strings), to compare with merged data."""
+    import datetime
+
+    if isinstance(node, dict):
+        return {str(k): _to_plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_to_plain(v) for v in node]
+    if isinstance(node, datetime.datetime):
+        text = node.isoformat()
+        return text.replace("+00:00", "Z") if node.tzinfo else text + "Z"
+    if isinstance(node, datetime.date):
+        return node.isoformat()
+    if isinstance(node, bool) or node is None:
+        return node
+    for kind in (str, int, float):
+        if isinstance(node, kind):
+            return kind(node)
+    return node
+
+
+def _sync(node: Any, target: Any) -> Any:
+    """Make the round-trip node ``node`` equal ``target`` while keeping its comments where it can."""
+    from credlib.gitops.threeway import credential_identity, target_identity
+
+    if _to_plain(node) == target:
+        return node
+    if isinstance(node, dict) and isinstance(target, dict):
+        for key in [k for k in node if str(k) not in target]:
+            del node[key]
+        for key, value in target.items():
+            node[key] = _sync(node[key], value) if key in node else value
+        return node
+    if isinstance(node, list) and isinstance(target, list):
+        for identity in (credential_identity, target_identity):
+            existing = {identity(_to_plain(item)): item for item in node}
+            if None not in existing and all(identity(t) is not None for t in target):
+                rebuilt = [_sync(existing[identity(t)], t) if identity(t) in existing else t for t in target]
+                node[:] = rebuilt
+                return node
+        node[:] = target
+        return node
+    return target
+
+
+def _edit_into(ours_path: Path, display_name: str, merged: dict[str, Any]) -> bool:
+    """Write ``merged`` into OURS through `sops edit`, on a copy named like the real file (sops picks the
+    YAML store from the extension, and git's `.merge_file_*` has none)."""
+    from credlib.sops import edit_with
+    from credlib.yamledit import roundtrip_edit
+
+    workdir = Path(tempfile.mkdtemp(prefix=".credlib-merge-", dir=ours_path.parent))
+    try:
+        work = workdir / (Path(display_name).name or "credentials.yaml")
+        if work.suffix not in (".yaml", ".yml"):
+            work = work.with_name(work.name + ".yaml")
+        shutil.copyfile(ours_path, work)
+
+        def transform(text: str) -> str | None:
+            out = roundtrip_edit(text, lambda doc: _sync(doc, merged))
+            return out if out != text else None
+
+        changed = edit_with(work, transform)
+        if changed:
+            os.replace(work, ours_path)
+        return changed
+    finally:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(workdir)
+
+
+def _recipient_notes(base: _Side, ours: _Side, theirs: _Side) -> list[str]:
+    def recips(side: _Side) -> set[str]:
+        return sopsmeta.file_recipients(side.meta) if side.meta else set()
+
+    b, o, t = recips(base), recips(ours), recips(theirs)
+    if o == t or t == b:
+        return []
+    notes = []
+    if t - o:
+        notes.append(
+            f"the other side added recipient(s) {', '.join(sorted(t - o))}: run `sops updatekeys -y`"
+            " (or `credlib recipients add`) once .sops.yaml is merged"
+        )
+    if o - t and b - t:
+        notes.append(
+            f"the other side removed recipient(s) {', '.join(sorted(o - t))}: run `credlib recipients rm`"
+            " again to update the keys and rotate the data key"
+        )
+    return notes
+
+
+def merge_files(base: Path, ours: Path, theirs: Path, display: str | None = None) -> MergeOutcome:
+    """Merge THEIRS into OURS (both encrypted); see the module docstring. Raises on unreadable input."""
+    name = display or ours.name
+    base_side = _read_side("the common ancestor", base, name, may_be_empty=True)
+    ours_side = _read_side("our", ours, name, may_be_empty=False)
+    theirs_side = _read_side("their", theirs, name, may_be_empty=False)
+    base_data, ours_data, theirs_data = _decrypt(base_side), _decrypt(ours_side), _decrypt(theirs_side)
+
+    outcome = MergeOutcome(notes=_recipient_notes(base_side, ours_side, theirs_side))
+    result = merge_documents(base_data, ours_data, theirs_data)
+    outcome.conflicts = result.conflicts
+    if not result.conflicts:
+        from credlib.validate import validate_data
+
+        try:
+            validate_data(result.data, file=name)
+        except ValidationError as exc:
+            outcome.problems = [p.render() for p in exc.problems]
+    if result.data == ours_data:
+        return outcome
+    if ours_data == base_data and not result.conflicts and ours_side.meta == base_side.meta:
+        # We changed nothing: their file, byte for byte (their ciphertext, their data key).
+        tmp = ours.with_name(ours.name + ".credlib-tmp")
+        tmp.write_bytes(theirs_side.raw)
+        os.replace(tmp, ours)
+        outcome.wrote = True
+        return outcome
+    outcome.wrote = _edit_into(ours, name, result.data)
+    return outcome
+
+
+def render_report(outcome: MergeOutcome, display: str) -> str:
+    lines: list[str] = []
+    if outcome.conflicts:
+        lines.append(
+            f"CONFLICT (credlib): {display}: {len(outcome.conflicts)} field(s) changed on both sides:"
+        )
+        lines.extend("  " + c.render() for c in outcome.conflicts)
+    if outcome.problems:
+        lines.append(f"CONFLICT (credlib): {display}: the merged file does not validate:")
+        lines.extend("  " + p for p in outcome.problems)
+    if not outcome.clean:
+        lines.append(
+            "The file still decrypts and holds our side of each conflict. "
+            f"Fix it with `credlib -f {display} edit`, then `git add {display}`. "
+            f"Their version: `git show :3:{display}`."
+        )
+    lines.extend(f"note: {n}" for n in outcome.notes)
+    return "\n".join(lines)

@@ -1,0 +1,153 @@
+"""The merge driver and textconv through real `git` in temp repositories."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.fixtures.env import fake_key, sops_binary
+from tests.fixtures.git import GitProject, commit_all, run_credlib, run_git, sample_data
+
+
+def decrypt(path: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        [sops_binary(), "decrypt", "--output-type", "json", str(path)],
+        capture_output=True,
+        check=False,
+        cwd=path.parent,
+    )
+    assert out.returncode == 0, out.stderr.decode()
+    data: dict[str, Any] = json.loads(out.stdout)
+    return data
+
+
+def set_field(repo: Path, name: str, field: str, value: str) -> None:
+    from credlib import store
+
+    store.set_field(repo / "credentials.yaml", name, field, value)
+
+
+def _keys(n: int = 3) -> dict[str, str]:
+    return {f"Relay {i}": fake_key() for i in range(n)}
+
+
+def _ciphertext_line(path: Path, marker: str) -> list[str]:
+    return [line for line in path.read_text().splitlines() if marker in line]
+
+
+def test_two_clones_edit_different_credentials_merge_cleanly(git_project: Callable[..., GitProject]) -> None:
+    keys = _keys()
+    project = git_project(sample_data(keys))
+    alice, bob = project.clone("alice"), project.clone("bob")
+    new_key = fake_key()
+
+    set_field(alice, "Relay 0", "api_key", new_key)
+    commit_all(alice, "rotate relay 0")
+    run_git(alice, "push", "-q")
+
+    bob_key = fake_key()
+    set_field(bob, "Relay 2", "notes", "bob was here")
+    set_field(bob, "Relay 2", "api_key", bob_key)
+    set_field(bob, "Relay 1", "base_url", "https://moved.example.com/v1")
+    commit_all(bob, "bob edits")
+    # Both sides changed sops' mac and lastmodified: a plain text merge would conflict there.
+    assert "merge: credlib" in run_git(bob, "check-attr", "merge", "credentials.yaml").stdout
+    unchanged_before = _ciphertext_line(bob / "credentials.yaml", "api_key")[1]
+
+    pull = run_git(bob, "pull", "--no-edit", check=False)
+    assert pull.returncode == 0, pull.stdout + pull.stderr
+    text = (bob / "credentials.yaml").read_text()
+    assert "<<<<<<<" not in text and ">>>>>>>" not in text
+    data = decrypt(bob / "credentials.yaml")
+    creds = {c["name"]: c for c in data["credentials"]}
+    assert creds["Relay 0"]["api_key"] == new_key
+    assert creds["Relay 2"]["notes"] == "bob was here"
+    assert creds["Relay 1"]["base_url"] == "https://moved.example.com"
+    assert creds["Relay 2"]["api_key"] == bob_key
+    assert creds["Relay 1"]["api_key"] == keys["Relay 1"]
+    # Relay 1's key was touched by nobody: its ciphertext is byte-identical (data key kept).
+    assert _ciphertext_line(bob / "credentials.yaml", "api_key")[1] == unchanged_before
+    check = run_credlib(bob, "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    for key in (*keys.values(), new_key, bob_key):
+        assert key not in pull.stdout + pull.stderr
+
+
+def test_same_field_changed_both_ways_reports_conflict(git_project: Callable[..., GitProject]) -> None:
+    keys = _keys()
+    project = git_project(sample_data(keys))
+    alice, bob = project.clone("alice"), project.clone("bob")
+    alice_key, bob_key = fake_key(), fake_key()
+    set_field(alice, "Relay 1", "api_key", alice_key)
+    set_field(alice, "Relay 0", "notes", "alice note")
+    commit_all(alice, "alice")
+    run_git(alice, "push", "-q")
+    set_field(bob, "Relay 1", "api_key", bob_key)
+    commit_all(bob, "bob")
+
+    pull = run_git(bob, "pull", "--no-edit", check=False)
+    assert pull.returncode != 0
+    output = pull.stdout + pull.stderr
+    assert "credentials[relay-1].api_key: changed on both sides" in output
+    assert "credlib" in output and "edit" in output
+    for key in (alice_key, bob_key, *keys.values()):
+        assert key not in output
+    text = (bob / "credentials.yaml").read_text()
+    assert "<<<<<<<" not in text and "=======" not in text
+    data = decrypt(bob / "credentials.yaml")  # still a valid, decryptable file
+    creds = {c["name"]: c for c in data["credentials"]}
+    assert creds["Relay 1"]["api_key"] == bob_key  # ours kept
+    assert creds["Relay 0"]["notes"] == "alice note"  # the non-conflicting change merged
+    status = run_git(bob, "status", "--porcelain").stdout
+    assert "UU credentials.yaml" in status
+
+
+def test_textconv_diff_redacts_keys(git_project: Callable[..., GitProject]) -> None:
+    keys = _keys()
+    project = git_project(sample_data(keys))
+    alice = project.clone("alice")
+    new_key = fake_key()
+    set_field(alice, "Relay 0", "api_key", new_key)
+    set_field(alice, "Relay 2", "notes", "changed note")
+    diff = run_git(alice, "diff").stdout
+    assert "-    notes: note 2" in diff.replace("  notes", "    notes") or "note 2" in diff
+    assert "+" in diff and "changed note" in diff
+    from credlib.redact import redact_key
+
+    assert f"+      api_key: {redact_key(new_key)}" in diff or redact_key(new_key) in diff
+    assert redact_key(keys["Relay 0"]) in diff
+    for key in (*keys.values(), new_key):
+        assert key not in diff
+    assert "ENC[" not in diff  # the decrypted view, not ciphertext
+
+
+def test_textconv_without_key_masks_and_does_not_fail(
+    tmp_path: Path, monkeypatch: Any, encrypted_file: Callable[..., Path]
+) -> None:
+    keys = _keys()
+    path = encrypted_file(sample_data(keys))
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "nothing.txt"))
+    proc = run_credlib(path.parent, "git", "textconv", str(path))
+    assert proc.returncode == 0
+    assert "cannot decrypt here" in proc.stdout
+    assert "ENC[" in proc.stdout
+
+
+def test_merge_driver_refuses_non_credlib_side(tmp_path: Path, encrypted_file: Callable[..., Path]) -> None:
+    keys = _keys()
+    ours = encrypted_file(sample_data(keys))
+    base = ours.with_name("base.yaml")
+    base.write_bytes(ours.read_bytes())
+    theirs = tmp_path / "theirs.yaml"
+    theirs.write_text("just: some yaml\n")
+    before = ours.read_bytes()
+    proc = run_credlib(
+        ours.parent, "git", "merge-driver", str(base), str(ours), str(theirs), "credentials.yaml"
+    )
+    assert proc.returncode == 3
+    assert "their version of credentials.yaml is not a credlib file" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert ours.read_bytes() == before
