@@ -98,6 +98,11 @@ class OriginLimiter:
         state.paused_until = max(state.paused_until, self._clock() + seconds)
         state.changed.set()
 
+    def paused_for(self, origin: str) -> float:
+        """Seconds until ``origin``'s queue may dispatch again (0 if it is not paused)."""
+        state = self._origins.get(origin)
+        return max(0.0, state.paused_until - self._clock()) if state else 0.0
+
     @asynccontextmanager
     async def slot(self, origin: str, seq: int) -> AsyncIterator[None]:
         """Wait for a turn, then hold one of ``origin``'s concurrency slots for the block."""
