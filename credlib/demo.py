@@ -39,10 +39,11 @@ RELAY_KEYS: dict[str, dict[str, Any]] = {
 }
 
 # A provider the user added to Claude Code Router by hand; apply must keep it.
-HAND_ADDED_CCR = {
+HAND_ADDED_NAME = "my-local-ollama"
+HAND_ADDED_CCR: dict[str, Any] = {
     "Providers": [
         {
-            "name": "my-local-ollama",
+            "name": HAND_ADDED_NAME,
             "api_base_url": "http://127.0.0.1:11434/v1/chat/completions",
             "api_key": "ollama",
             "models": ["qwen2.5-coder"],
@@ -182,8 +183,9 @@ def run_demo(opts: DemoOptions, echo: Callable[[str], None]) -> int:
                 echo(line)
             echo("")
             echo("Step 2: plan — render every target and diff it against what is on disk")
-            for line in plan_text(plan, len(config.credentials)):
+            for line in plan_text(plan, len(config.credentials), show_diff=False):
                 echo(line)
+            echo("(`credlib plan` also prints each file's unified diff, keys redacted.)")
             echo("")
             echo("Step 3: apply (the demo answers 'yes' for you)")
             return True
@@ -203,10 +205,11 @@ def run_demo(opts: DemoOptions, echo: Callable[[str], None]) -> int:
     echo(f"Outputs (fake keys) are in {out}:")
     for path in sorted(p for p in targets_dir.rglob("*") if p.is_file()):
         echo(f"  {path.relative_to(out)}")
-    echo(f"  the hand-added provider in {Path(config_target_path(config, 'ccr') or '').name} was kept")
-    echo(f"Done in {time.monotonic() - started:.1f} s. Try: credlib -f {example} plan --offline "
-         "(with SOPS_AGE_KEY_FILE pointing at the demo identity).")
-    failed = first.plan.failed or second.plan.failed or second.plan.changes_pending
+    kept = hand_added_kept(config)
+    if kept is not None:
+        echo(f"  the provider added by hand to {kept} is still there: apply merges, it does not overwrite")
+    echo(f"Done in {time.monotonic() - started:.1f} s.")
+    failed = first.plan.failed or second.plan.failed or second.plan.changes_pending or kept is None
     return int(ExitCode.CHECK_FAILED if failed else ExitCode.OK)
 
 
@@ -215,6 +218,19 @@ def config_target_path(config: Config, name: str) -> str | None:
         if tgt.name == name:
             return tgt.path
     return None
+
+
+def hand_added_kept(config: Config) -> str | None:
+    """The CCR config's path if the hand-added provider survived apply, else None."""
+    path = config_target_path(config, "ccr")
+    if not path:
+        return None
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    names = [p.get("name") for p in doc.get("Providers", []) if isinstance(p, dict)]
+    return path if HAND_ADDED_NAME in names else None
 
 
 def seed_hand_edits(config: Config, echo: Callable[[str], None]) -> None:

@@ -106,7 +106,7 @@ def summary_line(plan: ReconcilePlan) -> str:
     return text
 
 
-def plan_text(plan: ReconcilePlan, credential_count: int) -> list[str]:
+def plan_text(plan: ReconcilePlan, credential_count: int, *, show_diff: bool = True) -> list[str]:
     lines = [verification_line(plan.observations, credential_count), ""]
     interesting = [t for t in plan.targets if t.pending or t.error or t.excluded or t.skipped]
     if not plan.targets:
@@ -115,7 +115,7 @@ def plan_text(plan: ReconcilePlan, credential_count: int) -> list[str]:
         lines.append("credlib will perform the following actions:" if plan.changes_pending else "Targets:")
         lines.append("")
         for outcome in interesting:
-            lines.extend(target_lines(outcome))
+            lines.extend(target_lines(outcome, show_diff=show_diff))
             lines.append("")
     lines.append(summary_line(plan))
     return lines
