@@ -2,7 +2,9 @@
 
 pytest_plugins = [
     "tests.fixtures.env",
+    "tests.fixtures.git",
     "tests.fixtures.tools",
+    "tests.fixtures.relay",
     "tests.fixtures.net",
     "tests.fixtures.reconcile",
     "tests.fixtures.telemetry",

@@ -1,0 +1,350 @@
+"""Switchable faults: what a misbehaving or incompatible relay does instead of the normal answer.
+
+A fault matches requests by path glob (``fnmatch`` on the path without query), optionally by method
+and by presented key, and can be limited to the first ``times`` matching requests. The kinds are
+listed in ``FAULT_KINDS`` and documented in the package docstring.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import fnmatch
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from credlib.relay import errors
+from credlib.relay.errors import Protocol
+from credlib.relay.keys import AUTH_STYLES
+from credlib.relay.wire import RelayRequest, RelayResponse
+
+# Faults the server acts on itself (they change timing or the connection, not the answer).
+CONTROL_KINDS = frozenset({"delay", "timeout", "drop", "truncate_stream"})
+# Faults that replace the answer outright.
+ANSWER_KINDS = frozenset(
+    {
+        "status",
+        "insufficient_quota",
+        "html",
+        "oversized",
+        "redirect",
+        "error_200",
+        "wrong_type",
+        "missing_responses",
+        "auth_only",
+        "reject_beta",
+        "no_tools",
+        "max_tokens_limit",
+        "require_version",
+    }
+)
+# Faults the protocol handlers honour while building a normal answer.
+BEHAVIOUR_KINDS = frozenset({"no_stream", "no_tools", "wrong_type"})
+FAULT_KINDS = CONTROL_KINDS | ANSWER_KINDS | BEHAVIOUR_KINDS
+
+TIMEOUT_CAP_S = 30.0
+_FREE_TIER_METRIC = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
+
+
+@dataclass
+class Fault:
+    kind: str
+    path: str = "*"
+    method: str | None = None
+    key: str | None = None
+    times: int | None = None  # None: every matching request; n: only the next n
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def matches(self, method: str, path: str, key: str | None) -> bool:
+        if self.method is not None and self.method.upper() != method:
+            return False
+        if self.key is not None and self.key != key:
+            return False
+        return fnmatch.fnmatchcase(path, self.path)
+
+
+class FaultBook:
+    """The relay's active faults, safe to change while requests are being served."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(self, fault: Fault) -> Fault:
+        if fault.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {fault.kind!r}; known: {', '.join(sorted(FAULT_KINDS))}")
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def active(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
+
+    def take(self, method: str, path: str, key: str | None) -> list[Fault]:
+        """The faults for this request, counting it against each fault's ``times``."""
+        taken: list[Fault] = []
+        with self._lock:
+            for fault in self._faults:
+                if fault.times is not None and fault.times <= 0:
+                    continue
+                if fault.matches(method, path, key):
+                    if fault.times is not None:
+                        fault.times -= 1
+                    taken.append(fault)
+            self._faults = [f for f in self._faults if f.times is None or f.times > 0]
+        return taken
+
+
+def retry_headers(params: Mapping[str, Any]) -> dict[str, str]:
+    """``Retry-After`` in seconds (or as an HTTP date with ``retry_after_date=True``) and
+    ``retry-after-ms``, as the params ask."""
+    headers: dict[str, str] = {}
+    after = params.get("retry_after")
+    if after is not None:
+        if params.get("retry_after_date"):
+            headers["retry-after"] = email.utils.formatdate(time.time() + float(after), usegmt=True)
+        else:
+            headers["retry-after"] = f"{after:g}" if isinstance(after, float) else str(after)
+    after_ms = params.get("retry_after_ms")
+    if after_ms is not None:
+        headers["retry-after-ms"] = str(after_ms)
+    return headers
+
+
+def _status_answer(params: Mapping[str, Any], protocol: Protocol) -> RelayResponse:
+    status = int(params.get("status", 500))
+    message = params.get("message")
+    code = params.get("code")
+    etype = params.get("type")
+    headers = retry_headers(params)
+    if status == 429:
+        seconds = params.get("retry_after", params.get("retry_after_ms", 1000) / 1000)
+        if protocol == "gemini":
+            details = [errors.gemini_error_info("RATE_LIMIT_EXCEEDED"), errors.gemini_retry_info(seconds)]
+            headers.pop("retry-after", None)  # Google sends RetryInfo, not the header (research §8)
+            return errors.gemini_error(
+                429,
+                message or f"Resource has been exhausted (e.g. check quota). Please retry in {seconds:g}s.",
+                details=details,
+                headers=headers,
+            )
+        if protocol == "openai":
+            return errors.openai_error(
+                429,
+                message or f"Rate limit reached for requests. Please try again in {seconds:g}s.",
+                type=etype or "requests",
+                code=code or "rate_limit_exceeded",
+                headers=headers,
+            )
+    if status == 529 and protocol in ("anthropic", "sub2api"):
+        return errors.anthropic_error(529, message or "Overloaded", type=etype, headers=headers)
+    if status == 503 and protocol == "gemini":
+        return errors.gemini_error(
+            503, message or "The model is overloaded. Please try again later.", headers=headers
+        )
+    default = {
+        401: "Invalid authentication credentials.",
+        403: "You do not have permission to access this resource.",
+        404: "Not found.",
+        429: "Rate limited. Please slow down.",
+    }.get(status, f"{status} {errors.reason(status)}")
+    return errors.error_for(protocol, status, message or default, code=code, type=etype, headers=headers)
+
+
+def _insufficient_quota(protocol: Protocol) -> RelayResponse:
+    if protocol == "gemini":
+        return errors.gemini_error(
+            429,
+            "You exceeded your current quota, please check your plan and billing details.",
+            details=[
+                {
+                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [
+                        {
+                            "quotaMetric": _FREE_TIER_METRIC,
+                            "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+                            "quotaValue": "0",
+                        }
+                    ],
+                }
+            ],
+        )
+    if protocol == "anthropic":
+        return errors.anthropic_error(
+            402, "Your credit balance is too low to access the Anthropic API.", type="billing_error"
+        )
+    if protocol == "sub2api":
+        return errors.anthropic_error(403, "Insufficient account balance", type="billing_error")
+    if protocol == "newapi":
+        return errors.newapi_error(403, "用户额度不足")
+    return errors.openai_error(
+        429,
+        "You exceeded your current quota, please check your plan and billing details.",
+        type="insufficient_quota",
+        code="insufficient_quota",
+    )
+
+
+_NGINX_502 = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+_SPA_INDEX = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Relay Console</title></head>'
+    '<body><div id="root"></div><script src="/assets/index.js"></script></body></html>'
+)
+
+
+def _html(params: Mapping[str, Any]) -> RelayResponse:
+    status = int(params.get("status", 502))
+    if status == 200:
+        page = _SPA_INDEX
+    elif status == 502:
+        page = _NGINX_502
+    else:
+        title = f"{status} {errors.reason(status)}"
+        page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+    return RelayResponse.text(page, status, "text/html; charset=utf-8")
+
+
+def _oversized(params: Mapping[str, Any]) -> RelayResponse:
+    size = int(params.get("size", 10 * 1024 * 1024))
+    head, tail = b'{"object":"list","padding":"', b'"}'
+    body = head + b"x" * max(0, size - len(head) - len(tail)) + tail
+    if params.get("chunked"):
+        piece = 64 * 1024
+        return RelayResponse(
+            200,
+            {"content-type": "application/json"},
+            [(0.0, body[i : i + piece]) for i in range(0, len(body), piece)],
+        )
+    return RelayResponse(200, {"content-type": "application/json"}, body)
+
+
+def _redirect(params: Mapping[str, Any], req: RelayRequest) -> RelayResponse:
+    target = str(params["to"]).rstrip("/")
+    parts = urlsplit(target)
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise ValueError("redirect faults may only point at a loopback origin")
+    location = target + req.path + (("?" + urlencode(req.query)) if req.query else "")
+    status = int(params.get("status", 307))
+    return RelayResponse(status, {"location": location, "content-type": "text/plain"}, b"Redirecting")
+
+
+def _error_200(params: Mapping[str, Any], protocol: Protocol) -> RelayResponse:
+    message = str(params.get("message", "当前分组上游负载已饱和，请稍后再试"))
+    if protocol == "newapi":
+        return RelayResponse.json({"success": False, "message": message})
+    if protocol in ("anthropic", "sub2api"):
+        return RelayResponse.json({"type": "error", "error": {"type": "api_error", "message": message}})
+    if protocol == "gemini":
+        return RelayResponse.json({"error": {"code": 500, "message": message, "status": "INTERNAL"}})
+    etype = str(params.get("type", "new_api_error"))
+    return RelayResponse.json({"error": {"message": message, "type": etype, "param": None, "code": None}})
+
+
+def _requested_tools(req: RelayRequest) -> bool:
+    try:
+        body = req.json()
+    except ValueError:
+        return False
+    return bool(body.get("tools"))
+
+
+def _max_tokens(req: RelayRequest) -> tuple[int, str] | None:
+    try:
+        body = req.json()
+    except ValueError:
+        return None
+    for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
+        value = body.get(name)
+        if isinstance(value, int):
+            return value, str(body.get("model", ""))
+    config = body.get("generationConfig")
+    if isinstance(config, dict) and isinstance(config.get("maxOutputTokens"), int):
+        return config["maxOutputTokens"], req.path
+    return None
+
+
+def _betas(req: RelayRequest) -> list[str]:
+    return [b.strip() for b in req.headers.get("anthropic-beta", "").split(",") if b.strip()]
+
+
+def answer(fault: Fault, req: RelayRequest, protocol: Protocol) -> RelayResponse | None:
+    """The answer that replaces the normal one, or None when this fault does not fire for ``req``."""
+    p = fault.params
+    kind = fault.kind
+    if kind == "status":
+        return _status_answer(p, protocol)
+    if kind == "insufficient_quota":
+        return _insufficient_quota(protocol)
+    if kind == "html":
+        return _html(p)
+    if kind == "oversized":
+        return _oversized(p)
+    if kind == "redirect":
+        return _redirect(p, req)
+    if kind == "error_200":
+        return _error_200(p, protocol)
+    if kind == "wrong_type":
+        served = set(p.get("serves", ("openai",)))
+        family = "openai" if protocol == "openai" else protocol
+        if family in ("openai", "anthropic", "gemini") and family not in served:
+            if req.path in ("/v1/models", "/models") and served & {"openai", "anthropic"}:
+                return None  # the models route exists; the handler answers in the served format
+            return errors.invalid_url(req.method, req.path)
+        return None
+    if kind == "missing_responses":
+        if req.path.rstrip("/") in ("/v1/responses", "/responses") or req.path.startswith("/v1/responses/"):
+            return errors.invalid_url(req.method, req.path)
+        return None
+    if kind == "auth_only":
+        styles = tuple(p.get("styles", ("bearer",)))
+        unknown = set(styles) - set(AUTH_STYLES)
+        if unknown:
+            raise ValueError(f"auth_only: unknown styles {sorted(unknown)}")
+        if req.auth_style is not None and req.auth_style not in styles:
+            return errors.invalid_key(protocol, presented=False)
+        return None
+    if kind == "reject_beta":
+        allowed = set(p.get("allowed", ()))
+        rejected = [b for b in _betas(req) if b not in allowed]
+        if rejected:
+            return errors.anthropic_error(
+                400,
+                f"Unexpected value(s) `{','.join(rejected)}` for the `anthropic-beta` header. Please consult "
+                "our documentation at docs.anthropic.com or try again without the header.",
+            )
+        return None
+    if kind == "no_tools":
+        if p.get("mode", "reject") != "reject" or not _requested_tools(req):
+            return None
+        if protocol == "gemini":
+            return errors.gemini_error(400, "Function calling is not enabled for this model.")
+        if protocol in ("anthropic", "sub2api"):
+            return errors.anthropic_error(400, "tools: Extra inputs are not permitted")
+        return errors.openai_error(400, "tools is not supported by this endpoint", param="tools")
+    if kind == "max_tokens_limit":
+        limit = int(p.get("limit", 8192))
+        found = _max_tokens(req)
+        if found is not None and found[0] > limit:
+            return errors.error_for(
+                protocol,
+                400,
+                f"max_tokens: {found[0]} > {limit}, which is the maximum allowed number of output tokens "
+                f"for {found[1]}",
+            )
+        return None
+    if kind == "require_version":
+        if protocol in ("anthropic",) and "anthropic-version" not in req.headers:
+            return errors.anthropic_error(400, "anthropic-version: header is required")
+        return None
+    return None
