@@ -38,16 +38,27 @@ def _is_tty(stream: Any) -> bool:
         return False
 
 
+def display_width(text: str) -> int:
+    """Terminal columns: East Asian wide and full-width characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - display_width(text))
+
+
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, title: str = "") -> str:
     """Plain, aligned columns (what is printed when stdout is not a terminal, and in tests)."""
-    widths = [len(h) for h in headers]
+    widths = [display_width(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
+            widths[i] = max(widths[i], display_width(cell))
     lines = [title] if title else []
-    lines.append("  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip())
+    lines.append("  ".join(_pad(h, widths[i]) for i, h in enumerate(headers)).rstrip())
     for row in rows:
-        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        lines.append("  ".join(_pad(cell, widths[i]) for i, cell in enumerate(row)).rstrip())
     return "\n".join(lines)
 
 
@@ -105,3 +116,32 @@ def progress(total: int, label: str, *, delay_s: float = 1.0) -> Iterator[Progre
         yield bar
     finally:
         bar.close()
+
+
+def credential_dict(cred: Any, *, reveal: bool = False) -> dict[str, Any]:
+    """The JSON shape of one credential (``ls``/``show``); the key is redacted unless ``reveal``."""
+    from credlib.redact import redact_key
+
+    tel = cred.telemetry
+    telemetry: dict[str, Any] = {"method": tel.method}
+    if tel.endpoint:
+        telemetry["endpoint"] = tel.endpoint
+    if tel.mapping:
+        telemetry["mapping"] = dict(tel.mapping)
+    if tel.quota_per_unit is not None:
+        telemetry["quota_per_unit"] = tel.quota_per_unit
+    if tel.bearer_token:
+        telemetry["bearer_token"] = tel.bearer_token if reveal else redact_key(tel.bearer_token)
+    return {
+        "name": cred.name,
+        "id": cred.id,
+        "base_url": cred.base_url,
+        "api_type": cred.api_type,
+        "api_key": cred.api_key if reveal else redact_key(cred.api_key),
+        "tags": list(cred.tags),
+        "notes": cred.notes,
+        "models": list(cred.models),
+        "expires_at": cred.expires_at,
+        "telemetry": telemetry,
+        "file": cred.source_file,
+    }
