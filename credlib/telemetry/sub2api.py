@@ -63,9 +63,11 @@ def parse_usage(doc: dict[str, Any]) -> Reading:
     if quota is not None:
         if not isinstance(quota, dict):
             raise ShapeError(f"quota: expected an object, got {type(quota).__name__}")
-        m.total_granted = non_negative(quota.get("limit"), "quota.limit")
         m.total_used = non_negative(quota.get("used"), "quota.used")
-        m.total_available = non_negative(quota.get("remaining"), "quota.remaining")
+        if not m.unlimited:
+            # With no limit the quota block echoes -1 / 0; only the amount used means anything then.
+            m.total_granted = non_negative(quota.get("limit"), "quota.limit")
+            m.total_available = non_negative(quota.get("remaining"), "quota.remaining")
 
     usage = _object(doc.get("usage"), "usage")
     today = _object(usage.get("today"), "usage.today")
