@@ -59,6 +59,23 @@ def problems_in(text: str, file: str) -> list[str]:
     return []
 
 
+def normalize_base_urls(text: str) -> str:
+    """Store every base_url in its normalized form (SPEC §2), touching only those lines."""
+    from credlib.urls import normalize_base_url
+    from credlib.yamledit import load_plain, splice_scalar
+
+    data = load_plain(text)
+    for i, item in enumerate(data.get("credentials") or []):
+        url = item.get("base_url")
+        try:
+            wanted = normalize_base_url(url, item.get("api_type", "openai-compatible"))
+        except ValueError:
+            continue
+        if wanted != url:
+            text = splice_scalar(text, ["credentials", i, "base_url"], wanted) or text
+    return text
+
+
 def _ask_reopen() -> bool:
     try:
         tty = open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115 - closed below
@@ -88,6 +105,9 @@ def _interactive(buffer: Path) -> int:
         text = buffer.read_text(encoding="utf-8", errors="replace")
         problems = problems_in(text, shown_name)
         if not problems:
+            normalized = normalize_base_urls(text)
+            if normalized != text:
+                buffer.write_text(normalized, encoding="utf-8")
             return 0
         sys.stderr.write("credlib: the edited file does not validate:\n")
         for line in problems:

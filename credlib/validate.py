@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from credlib.errors import ProblemList, ValidationError
+from credlib.errors import Problem, ProblemList, ValidationError
 from credlib.model import (
     DEFAULT_QUOTA_PER_UNIT,
     Config,
@@ -353,6 +353,7 @@ def validate_data(data: object, *, file: str, line_of: LineOf | None = None) -> 
             if tgt is not None:
                 targets.append(tgt)
     check_unique(chk, creds, targets)
+    problems.items.sort(key=_by_line)
     problems.raise_if_any()
     return Config(
         version=clean["version"],
@@ -363,10 +364,14 @@ def validate_data(data: object, *, file: str, line_of: LineOf | None = None) -> 
     )
 
 
+def _by_line(problem: Problem) -> int:
+    return problem.line if problem.line is not None else 0
+
+
 def with_lines(exc: ValidationError, line_of: LineOf) -> ValidationError:
-    """The same problems, each given the line ``line_of`` finds for its field path."""
+    """The same problems, each given the line ``line_of`` finds for its field path, in file order."""
     located = [p if p.line is not None else replace(p, line=line_of(p.path)) for p in exc.problems]
-    return ValidationError(located)
+    return ValidationError(sorted(located, key=_by_line))
 
 
 def effective_quota_per_unit(tel: TelemetryConfig) -> float:
