@@ -1,0 +1,110 @@
+"""`credlib recipients add|rm|ls` with the real sops."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.env import AgeIdentity, fake_key
+from tests.fixtures.git import run_credlib, sample_data
+from tests.test_merge_git import decrypt
+
+
+def _data() -> dict[str, object]:
+    return sample_data({f"Relay {i}": fake_key() for i in range(3)})
+
+
+def test_add_then_rm_recipient(
+    encrypted_file: Callable[..., Path], other_identity: AgeIdentity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _data()
+    path = encrypted_file(data)
+    key_lines_before = [line for line in path.read_text().splitlines() if "api_key: ENC" in line]
+
+    proc = run_credlib(path.parent, "recipients", "add", other_identity.recipient)
+    assert proc.returncode == 0, proc.stderr
+    assert other_identity.recipient in (path.parent / ".sops.yaml").read_text()
+    assert other_identity.recipient in path.read_text()
+    # updatekeys re-encrypts only the data key: every value keeps its ciphertext.
+    assert [line for line in path.read_text().splitlines() if "api_key: ENC" in line] == key_lines_before
+    check = run_credlib(path.parent, "check")
+    assert check.returncode == 0, check.stdout
+
+    # The other machine can now decrypt on its own.
+    with monkeypatch.context() as m:
+        m.setenv("SOPS_AGE_KEY_FILE", str(other_identity.key_file))
+        assert decrypt(path)["credentials"][0]["api_key"] == data["credentials"][0]["api_key"]  # type: ignore[index]
+
+    proc = run_credlib(path.parent, "recipients", "rm", other_identity.recipient)
+    assert proc.returncode == 0, proc.stderr
+    assert "Revoke those keys at the providers" in proc.stderr
+    assert other_identity.recipient not in path.read_text()
+    assert other_identity.recipient not in (path.parent / ".sops.yaml").read_text()
+    # Rotated: a new data key, so every ciphertext changed.
+    after = [line for line in path.read_text().splitlines() if "api_key: ENC" in line]
+    assert all(a != b for a, b in zip(after, key_lines_before, strict=True)), (after, key_lines_before)
+    assert decrypt(path)["credentials"][2]["api_key"] == data["credentials"][2]["api_key"]  # type: ignore[index]
+    assert run_credlib(path.parent, "check").returncode == 0
+
+
+def test_non_age_recipient_is_refused_and_nothing_written(encrypted_file: Callable[..., Path]) -> None:
+    path = encrypted_file(_data())
+    config = path.parent / ".sops.yaml"
+    before = (config.read_bytes(), path.read_bytes())
+    for bad in (
+        "not-a-recipient",
+        "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq",
+        "0xDEADBEEF0123456789",
+        "ssh-dss AAAAB3NzaC1kc3MAAACBAP",
+    ):
+        proc = run_credlib(path.parent, "recipients", "add", bad)
+        assert proc.returncode == 64, proc.stderr
+        assert "not" in proc.stderr and "age recipient" in proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert (config.read_bytes(), path.read_bytes()) == before
+
+
+def test_secret_key_given_as_recipient_is_not_echoed(
+    encrypted_file: Callable[..., Path], other_identity: AgeIdentity
+) -> None:
+    path = encrypted_file(_data())
+    proc = run_credlib(path.parent, "recipients", "add", other_identity.secret)
+    assert proc.returncode == 64
+    assert "SECRET key" in proc.stderr
+    assert other_identity.secret not in proc.stdout + proc.stderr
+
+
+def test_removing_unknown_or_last_recipient(
+    encrypted_file: Callable[..., Path], age_identity: AgeIdentity, other_identity: AgeIdentity
+) -> None:
+    path = encrypted_file(_data())
+    before = path.read_bytes()
+    proc = run_credlib(path.parent, "recipients", "rm", other_identity.recipient)
+    assert proc.returncode == 8, proc.stderr
+    proc = run_credlib(path.parent, "recipients", "rm", age_identity.recipient)
+    assert proc.returncode == 64 and "last recipient" in proc.stderr
+    assert path.read_bytes() == before
+
+
+def test_failed_updatekeys_restores_sops_yaml(
+    encrypted_file: Callable[..., Path],
+    other_identity: AgeIdentity,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = encrypted_file(_data())
+    config = path.parent / ".sops.yaml"
+    before = (config.read_bytes(), path.read_bytes())
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "missing-keys.txt"))  # this machine cannot decrypt
+    proc = run_credlib(path.parent, "recipients", "add", other_identity.recipient)
+    assert proc.returncode == 4, proc.stderr
+    assert (config.read_bytes(), path.read_bytes()) == before
+
+
+def test_ls_shows_recipients(encrypted_file: Callable[..., Path], age_identity: AgeIdentity) -> None:
+    path = encrypted_file(_data())
+    proc = run_credlib(path.parent, "recipients", "ls")
+    assert proc.returncode == 0
+    assert age_identity.recipient in proc.stdout
