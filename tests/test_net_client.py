@@ -316,3 +316,33 @@ def test_engine_outside_async_with_is_a_programming_error() -> None:
 
 def test_invalid_url_is_a_protocol_error() -> None:
     assert fail("ftp://127.0.0.1/x").kind == "protocol"
+
+
+@pytest.mark.parametrize("suffix", ["\n", "\r\nX-Injected: 1", "\u2019", " \x00"])
+def test_key_with_characters_http_cannot_carry_is_refused_without_quoting_it(
+    loopback: Start, suffix: str
+) -> None:
+    key = fake_key() + suffix
+    server = loopback(lambda seen: Reply(200, "ok"))
+    err = fail(server.url + "/v1/models", headers={"Authorization": f"Bearer {key}"})
+    assert err.kind == "protocol" and "Authorization" in str(err)
+    assert key.strip() not in err.render() and key[:-1] not in err.render()
+    assert server.seen() == []
+
+
+def test_cookies_are_never_carried_between_requests(loopback: Start) -> None:
+    server = loopback(lambda seen: Reply(200, "ok", {"Set-Cookie": "session=abc; Path=/"}))
+
+    async def go() -> None:
+        async with Engine(FAST) as eng:
+            await eng.request("GET", server.url + "/login")
+            await eng.request("GET", server.url + "/v1/models")
+
+    run_sync(go())
+    assert all("cookie" not in s.headers for s in server.seen())
+
+
+def test_user_agent_names_credlib_unless_the_caller_sets_one(loopback: Start) -> None:
+    server = loopback(lambda seen: Reply(200, seen.headers.get("user-agent", "")))
+    assert fetch(server.url + "/").text.startswith("credlib/")
+    assert fetch(server.url + "/", headers={"User-Agent": "claude-cli/2.1"}).text == "claude-cli/2.1"

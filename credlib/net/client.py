@@ -12,14 +12,18 @@ import asyncio
 import itertools
 import json as jsonlib
 import logging
+import re
+import ssl
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from credlib import __version__
 from credlib.model import Config, Limits
 from credlib.net import retry as retry_rules
 from credlib.net.body import read_capped
@@ -40,6 +44,8 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # A read timeout only bounds the gap between two chunks; a server dripping one byte a second would
 # never trip it. Every attempt (headers and body) must also finish within this many timeouts.
 _DEADLINE_FACTOR = 2.0
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
 # Header values that are credentials, wherever they appear (scrubbed from every message).
 _SECRET_HEADERS = frozenset(
     {"authorization", "x-api-key", "x-goog-api-key", "api-key", "proxy-authorization", "cookie"}
@@ -107,6 +113,9 @@ class _Call:
     timeout_s: float
     scrub: Callable[[str], str]
 
+    def where(self) -> str:
+        return self.scrub(f"{self.method} {log_url(self.url)}")
+
 
 class Engine:
     def __init__(
@@ -134,28 +143,50 @@ class Engine:
         self._origin_limits = {origin_of(httpx.URL(k)): v for k, v in (origin_limits or {}).items()}
         self.limiter = OriginLimiter(limits, self._origin_limits)
         self._seq = itertools.count()
-        self._client: httpx.AsyncClient | None = None
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._ssl: ssl.SSLContext | None = None
+        self._open = False
 
     async def __aenter__(self) -> Self:
         # Queues and pauses are per event loop: a fresh limiter for each ``async with``.
         self.limiter = OriginLimiter(self._limits, self._origin_limits)
-        self._client = httpx.AsyncClient(
-            transport=self._transport,
-            trust_env=True,
-            follow_redirects=False,
-            timeout=httpx.Timeout(self.timeout_s),
-            # The limiter bounds connections per origin; httpx's global pool cap (100) would only
-            # add a second, unfair queue across origins.
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
-        )
+        if self._ssl is None:
+            self._ssl = httpx.create_ssl_context(trust_env=True)  # loading CAs is slow: once, up front
+        self._open = True
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        self._open = False
+        clients, self._clients = list(self._clients.values()), {}
+        await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+
+    def _client_for(self, wire: httpx.URL) -> httpx.AsyncClient:
+        """One small connection pool per origin.
+
+        httpcore scans every pooled connection for every request, so one shared pool gets
+        quadratically slower with many origins; the limiter already bounds connections per origin.
+        An injected transport (tests) gets one client.
+        """
+        if not self._open:
+            raise RuntimeError("Engine used outside 'async with'")
+        key = "" if self._transport is not None else origin_of(wire)
+        client = self._clients.get(key)
+        if client is None:
+            client = httpx.AsyncClient(
+                transport=self._transport,
+                headers={"User-Agent": f"credlib/{__version__}"},
+                verify=self._ssl or True,
+                trust_env=True,
+                follow_redirects=False,
+                timeout=httpx.Timeout(self.timeout_s),
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=16),
+            )
+            # Never keep cookies: one credential's session must not ride along with another's.
+            client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+            self._clients[key] = client
+        return client
 
     async def request(
         self,
@@ -174,6 +205,7 @@ class Engine:
         Returns every HTTP response (4xx/5xx included); raises ``NetError`` only when there is none.
         """
         hdrs = {k: v for k, v in (headers or {}).items()}
+        _check_headers(hdrs)
         body: bytes | None
         if json is not None:
             body = jsonlib.dumps(json).encode()
@@ -205,7 +237,7 @@ class Engine:
             except _Reset as exc:
                 if not can_retry:
                     raise NetError(exc.kind, str(exc)) from None
-                delay = retry_rules.backoff(attempts)
+                delay = min(retry_rules.backoff(attempts), self.max_retry_wait_s)
                 log.info("%s; retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 continue
@@ -224,22 +256,19 @@ class Engine:
                 return resp
             if hint is None:
                 delay = min(retry_rules.backoff(attempts), self.max_retry_wait_s)
-                log.info(
-                    "%s %s -> %d; retrying in %.1f s", call.method, log_url(call.url), resp.status, delay
-                )
+                log.info("%s -> %d; retrying in %.1f s", call.where(), resp.status, delay)
                 await asyncio.sleep(delay)
             else:
-                log.info(
-                    "%s %s -> %d; retrying after %.1f s", call.method, log_url(call.url), resp.status, hint
-                )
+                log.info("%s -> %d; retrying after %.1f s", call.where(), resp.status, hint)
                 # No sleep here: the pause above holds this origin's queue, and the retry queues there.
 
     def _request_scrubber(self, url: httpx.URL, headers: Mapping[str, str]) -> Callable[[str], str]:
         extra = Scrubber()
         for name, value in headers.items():
             if name.lower() in _SECRET_HEADERS or "token" in name.lower() or "key" in name.lower():
-                extra.add(value)
-                extra.add(value.partition(" ")[2])  # "Bearer <key>"
+                for secret in (value, value.partition(" ")[2]):  # "Bearer <key>"
+                    extra.add(secret)
+                    extra.add(secret.strip())
         for name, value in url.params.multi_items():
             if name.lower() in SECRET_PARAMS:
                 extra.add(value)
@@ -297,9 +326,8 @@ class Engine:
     async def _send(
         self, call: _Call, method: str, url: httpx.URL, headers: dict[str, str], content: bytes | None
     ) -> tuple[Response, str | None]:
-        if self._client is None:
-            raise RuntimeError("Engine used outside 'async with'")
         wire, wire_headers = self._wire(url, headers)
+        client = self._client_for(wire)
         if not any(k.lower() == "accept-encoding" for k in wire_headers):
             wire_headers["Accept-Encoding"] = "gzip, deflate"  # the two we can inflate with a bound
         where = f"{method} {log_url(url)}"
@@ -307,10 +335,10 @@ class Engine:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(call.timeout_s * _DEADLINE_FACTOR):
-                request = self._client.build_request(
+                request = client.build_request(
                     method, wire, headers=wire_headers, content=content, timeout=timeout
                 )
-                response = await self._client.send(request, stream=True)
+                response = await client.send(request, stream=True)
                 try:
                     read = await read_capped(response, self.max_body_bytes)
                 finally:
@@ -363,6 +391,23 @@ class Engine:
         message = call.scrub(message)
         log.info("%s (%.0f ms)", message, _ms(started))
         return NetError(kind, message)
+
+
+def _check_headers(headers: Mapping[str, str]) -> None:
+    """Refuse header values HTTP cannot carry before httpx does, with a message that names no value.
+
+    A key pasted with a trailing newline or a typographic character is the usual cause; httpx's
+    own errors would quote the value, key and all.
+    """
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise NetError("protocol", f"invalid HTTP header name {name[:40]!r}")
+        if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
+            raise NetError(
+                "protocol",
+                f"the {name} header holds a character HTTP does not allow",
+                hint="look for a line break, space or non-ASCII character pasted with the key",
+            )
 
 
 def _reason(exc: BaseException) -> str:
