@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any, Literal
 
 from credlib.relay.wire import RelayResponse
@@ -58,7 +59,12 @@ _REASONS = {
 
 
 def reason(status: int) -> str:
-    return _REASONS.get(status, "Error")
+    if status in _REASONS:
+        return _REASONS[status]
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
 
 
 def protocol_of(path: str, headers: Mapping[str, str]) -> Protocol:

@@ -187,6 +187,7 @@ def _chat_handler(relay: Relay) -> Any:
             "completion_tokens": out_tokens,
             "total_tokens": prompt_tokens + out_tokens,
         }
+        headers = {"x-request-id": errors.request_id()}
         if not _stream_requested(req, body):
             return RelayResponse.json(
                 {
@@ -197,11 +198,12 @@ def _chat_handler(relay: Relay) -> Any:
                     "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
                     "usage": usage,
                     "system_fingerprint": None,
-                }
+                },
+                headers=headers,
             )
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         events = _chat_stream(cid, created, model, message, finish, usage if include_usage else None)
-        return RelayResponse.stream(paced(events, relay.stream_delay_s))
+        return RelayResponse.stream(paced(events, relay.stream_delay_s), headers=headers)
 
     return handle
 
@@ -344,9 +346,10 @@ def _responses_handler(relay: Relay) -> Any:
             "user": None,
             "metadata": body.get("metadata") or {},
         }
+        headers = {"x-request-id": errors.request_id()}
         if not _stream_requested(req, body):
-            return RelayResponse.json(response)
-        return RelayResponse.stream(paced(_responses_stream(response), relay.stream_delay_s))
+            return RelayResponse.json(response, headers=headers)
+        return RelayResponse.stream(paced(_responses_stream(response), relay.stream_delay_s), headers=headers)
 
     return handle
 
