@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.net",
     "tests.fixtures.reconcile",
     "tests.fixtures.telemetry",
+    "tests.fixtures.admin_servers",
 ]

@@ -107,18 +107,22 @@ def _items(body: Any) -> list[dict[str, Any]]:
 
 
 async def _list_channels(
-    engine: HttpEngine, base: str, headers: dict[str, str], scrub: Scrubber
+    engine: HttpEngine, base: str, family: str, headers: dict[str, str], scrub: Scrubber
 ) -> list[dict[str, Any]]:
+    """Every channel, page by page. Forks disagree on page numbering (0- or 1-based) and some ignore
+    the page size, so pages are read until one adds no channel not seen before."""
     seen: dict[Any, dict[str, Any]] = {}
     for page in range(MAX_PAGES):
-        resp = await engine.request(
-            "GET", f"{base}/api/channel/?p={page}&page_size={PAGE_SIZE}", headers=headers
-        )
+        if family == "done-hub":
+            query = f"page={page + 1}&size={PAGE_SIZE}"
+        else:
+            query = f"p={page}&page_size={PAGE_SIZE}"
+        resp = await engine.request("GET", f"{base}/api/channel/?{query}", headers=headers)
         items = _items(_check(resp, "listing channels", scrub))
         fresh = [c for c in items if c.get("id") not in seen]
         for channel in fresh:
             seen[channel.get("id")] = channel
-        if len(items) < PAGE_SIZE or not fresh:
+        if not items or (not fresh and page > 0):
             break
     return list(seen.values())
 
@@ -143,7 +147,7 @@ async def _plan_channels(
     base = _base(target.url, target.name)
     headers = _headers(rendering)
     plan.paths.append(base + "/api/channel/")
-    existing = await _list_channels(engine, base, headers, scrub)
+    existing = await _list_channels(engine, base, family, headers, scrub)
     by_name: dict[str, dict[str, Any]] = {}
     for channel in existing:
         by_name.setdefault(str(channel.get("name")), channel)
@@ -227,7 +231,7 @@ async def _apply_channels(
             _check(resp, f"deleting channel {name!r}", scrub)
             owned.pop(name, None)
     # Creation answers carry no id on every fork: read the ids (and what the list shows) back.
-    listed = await _list_channels(engine, base, rendering_headers, scrub)
+    listed = await _list_channels(engine, base, family, rendering_headers, scrub)
     by_name = {str(c.get("name")): c for c in reversed(listed)}
     for name in list(owned):
         current = by_name.get(name)
