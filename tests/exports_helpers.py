@@ -61,4 +61,6 @@ def all_text(p: TargetPlan) -> str:
     """Everything a plan shows a user or a JSON reader (for leak checks)."""
     import json
 
-    return "\n".join([p.diff, json.dumps(p.to_json()), *(c.summary + c.key for c in p.changes), p.error or ""])
+    return "\n".join(
+        [p.diff, json.dumps(p.to_json()), *(c.summary + c.key for c in p.changes), p.error or ""]
+    )

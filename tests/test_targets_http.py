@@ -18,7 +18,6 @@ from credlib.state import State
 from tests.exports_helpers import all_text, cred, new_state
 from tests.fixtures.admin_servers import CliProxyAdmin, NewApiAdmin
 
-
 # The admin servers are local; the per-origin limiter's real-world pace would only slow the tests.
 FAST = Limits(concurrency=4, burst=10_000, per_minute=1_000_000)
 
@@ -161,8 +160,13 @@ def test_admin_api_failures_are_clear_target_errors(
 
 def test_wrong_token_and_missing_user_id(tmp_path: Path, newapi_admin: Callable[..., NewApiAdmin]) -> None:
     admin = newapi_admin("new-api")
-    bad = Target(name="site", type="new-api", url=admin.url, access_token="tok-wrong-0123456789",
-                 options={"user_id": 1})
+    bad = Target(
+        name="site",
+        type="new-api",
+        url=admin.url,
+        access_token="tok-wrong-0123456789",
+        options={"user_id": 1},
+    )
     p = run(bad, [cred("Alpha")], new_state(tmp_path))
     assert p.action == "error" and "HTTP 401" in (p.error or "")
     assert "tok-wrong-0123456789" not in (p.error or "")
@@ -171,7 +175,9 @@ def test_wrong_token_and_missing_user_id(tmp_path: Path, newapi_admin: Callable[
     assert p.action == "error" and "user_id" in (p.error or "") and "New-Api-User" in (p.error or "")
 
 
-def test_server_rejection_message_is_reported(tmp_path: Path, newapi_admin: Callable[..., NewApiAdmin]) -> None:
+def test_server_rejection_message_is_reported(
+    tmp_path: Path, newapi_admin: Callable[..., NewApiAdmin]
+) -> None:
     admin = newapi_admin("veloera")
     admin.user_id = 7  # the token belongs to another user than the one configured
     p = run(channel_target(admin, user_id=1), [cred("Alpha")], new_state(tmp_path))
@@ -207,8 +213,10 @@ def test_cliproxy_management_lists_by_api_type(tmp_path: Path, cliproxy_admin: C
     p = run(cliproxy_target(cliproxy_admin), creds, state)
     assert p.error is None, p.error
     puts = [e for e in cliproxy_admin.log if e.method == "PUT"]
-    assert {e.path for e in puts} == {f"/v0/management/{n}" for n in
-                                      ("openai-compatibility", "claude-api-key", "gemini-api-key", "codex-api-key")}
+    assert {e.path for e in puts} == {
+        f"/v0/management/{n}"
+        for n in ("openai-compatibility", "claude-api-key", "gemini-api-key", "codex-api-key")
+    }
     assert all(e.headers["authorization"] == f"Bearer {cliproxy_admin.secret}" for e in cliproxy_admin.log)
     lists = cliproxy_admin.lists
     # The proxy's sanitiser kept every entry: each one has what it requires.
@@ -216,7 +224,9 @@ def test_cliproxy_management_lists_by_api_type(tmp_path: Path, cliproxy_admin: C
     assert compat["base-url"] == "https://relay.example.com/v1"
     assert compat["api-key-entries"] == [{"api-key": creds[0].api_key}]
     assert lists["claude-api-key"][0] == hand, "a hand-added entry keeps its place"
-    assert lists["claude-api-key"][1]["base-url"] == "https://claude.example.com"  # root: it adds /v1/messages
+    assert (
+        lists["claude-api-key"][1]["base-url"] == "https://claude.example.com"
+    )  # root: it adds /v1/messages
     assert lists["gemini-api-key"][0]["base-url"] == "https://gem.example.com"
     assert lists["codex-api-key"][0]["base-url"] == "https://oai.example.com/v1"
     cliproxy_admin.log.clear()
