@@ -153,24 +153,44 @@ def test_readme_examples_work() -> None:
     """The two worked examples of README's telemetry section, verbatim."""
     from credlib.telemetry.custom import apply_mapping
 
-    first = {"success": True, "data": {"balance": "12.50", "today": {"cost": 0.42, "requests": 17},
-                                       "expire_time": 1798761600}}
-    reading = apply_mapping(first, {"balance": "data.balance", "today_cost": "data.today.cost",
-                                    "today_requests": "data.today.requests", "expires_at": "data.expire_time"})
+    first = {
+        "success": True,
+        "data": {"balance": "12.50", "today": {"cost": 0.42, "requests": 17}, "expire_time": 1798761600},
+    }
+    reading = apply_mapping(
+        first,
+        {
+            "balance": "data.balance",
+            "today_cost": "data.today.cost",
+            "today_requests": "data.today.requests",
+            "expires_at": "data.expire_time",
+        },
+    )
     m = reading.metrics
-    assert (m.balance, m.today_cost, m.today_requests, m.expires_at) == (12.5, 0.42, 17, "2027-01-01T00:00:00Z")
+    assert (m.balance, m.today_cost, m.today_requests, m.expires_at) == (
+        12.5,
+        0.42,
+        17,
+        "2027-01-01T00:00:00Z",
+    )
 
-    second = {"plan": {"ends": "2027-03-31T23:59:59+08:00"}, "quotas": [
-        {"kind": "daily", "limit": 5, "used": 1.2},
-        {"kind": "monthly", "limit": 100, "used": 37.5, "left": 62.5},
-    ]}
-    reading = apply_mapping(second, {
-        "total_granted": "$.quotas[?(@.kind == 'monthly')].limit",
-        "total_used": "$.quotas[?(@.kind == 'monthly')].used",
-        "balance": "$.quotas[?(@.kind == 'monthly')].left",
-        "today_cost": "quotas.0.used",
-        "expires_at": "$.plan.ends",
-    })
+    second = {
+        "plan": {"ends": "2027-03-31T23:59:59+08:00"},
+        "quotas": [
+            {"kind": "daily", "limit": 5, "used": 1.2},
+            {"kind": "monthly", "limit": 100, "used": 37.5, "left": 62.5},
+        ],
+    }
+    reading = apply_mapping(
+        second,
+        {
+            "total_granted": "$.quotas[?(@.kind == 'monthly')].limit",
+            "total_used": "$.quotas[?(@.kind == 'monthly')].used",
+            "balance": "$.quotas[?(@.kind == 'monthly')].left",
+            "today_cost": "quotas.0.used",
+            "expires_at": "$.plan.ends",
+        },
+    )
     m = reading.metrics
     assert (m.total_granted, m.total_used, m.balance, m.today_cost) == (100.0, 37.5, 62.5, 1.2)
     assert m.expires_at == "2027-03-31T15:59:59Z"

@@ -137,3 +137,17 @@ def test_transport_errors_of_one_credential_do_not_stop_the_others(site: Telemet
     )
     results = read_many([gone, site.cred("sub2api")])
     assert [r.health for r in results] == ["error", "healthy"]
+
+
+def test_a_site_that_never_answers_times_out(site: TelemetrySite) -> None:
+    from credlib.net import Engine, run_sync
+    from credlib.telemetry import fetch_telemetry
+
+    site.relay.set_fault("timeout", path="/v1/usage", seconds=5)
+
+    async def go() -> object:
+        async with Engine(timeout_s=0.3, max_retries=0) as engine:
+            return await fetch_telemetry(engine, site.cred("sub2api"))
+
+    res = run_sync(go())
+    assert res.health == "error" and "timeout" in (res.error or "")  # type: ignore[attr-defined]
