@@ -182,6 +182,34 @@ def test_redirect_to_another_origin_is_refused_and_never_carries_the_key(
     assert other.seen() == []  # the other origin never saw a request, let alone the key
 
 
+def test_redirect_to_another_host_on_the_same_port_is_refused(loopback: Start) -> None:
+    key = fake_key()
+    holder: list[str] = []
+    server = loopback(
+        lambda seen: Reply(302, "", {"Location": holder[0]}) if seen.path == "/" else Reply(200, "x")
+    )
+    holder.append(f"http://localhost:{server.port}/final")  # same socket, but another origin
+    err = fail(server.url + "/", headers={"x-api-key": key})
+    assert err.kind == "redirect_blocked" and f"http://localhost:{server.port}" in str(err)
+    assert [s.path for s in server.seen()] == ["/"]
+
+
+def test_userinfo_password_is_scrubbed(loopback: Start) -> None:
+    secret = fake_key("pw-")
+    hang = loopback(lambda seen: Reply(action="hang"))
+    err = fail(
+        hang.url.replace("http://", f"http://user:{secret}@") + f"/{secret}", Engine(FAST, timeout_s=0.3)
+    )
+    assert err.kind == "timeout" and secret not in err.render()
+
+
+def test_json_with_a_byte_order_mark(loopback: Start) -> None:
+    server = loopback(
+        lambda seen: Reply(200, '\ufeff{"a": 1}'.encode(), {"Content-Type": "application/json"})
+    )
+    assert fetch(server.url + "/").json() == {"a": 1}
+
+
 def test_same_origin_redirect_keeps_headers_and_method(loopback: Start) -> None:
     key = fake_key()
     server = loopback(_redirecting("/final/here", 307))

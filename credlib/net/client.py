@@ -1,9 +1,9 @@
 """The one HTTP engine every credlib request goes through.
 
-An ``Engine`` wraps one ``httpx.AsyncClient`` and adds what credlib needs on top: the per-origin
-limiter, retries that honour the server's hints, a body cap, an overall per-attempt deadline, a
-redirect policy that never lets the key reach another origin, and messages and logs that hold no
-secrets.
+An ``Engine`` wraps httpx (one small connection pool per origin) and adds what credlib needs on
+top: the per-origin limiter, retries that honour the server's hints, a body cap, an overall
+per-attempt deadline, a redirect policy that never lets the key reach another origin, and messages
+and logs that hold no secrets.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class Response:
 
     def json(self) -> Any:
         try:
-            return jsonlib.loads(self.text)
+            return jsonlib.loads(self.text.removeprefix("\ufeff"))  # some Windows-hosted relays add a BOM
         except ValueError:
             kind = self.headers.get("content-type", "no content-type").split(";")[0]
             raise ValueError(f"response is not JSON ({kind}, {len(self.body)} bytes)") from None
@@ -272,6 +272,7 @@ class Engine:
         for name, value in url.params.multi_items():
             if name.lower() in SECRET_PARAMS:
                 extra.add(value)
+        extra.add(url.password)  # https://user:secret@host/ sends Basic auth
         return lambda text: extra(self._scrubber(text))
 
     async def _follow(self, call: _Call) -> Response:
