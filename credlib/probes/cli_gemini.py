@@ -95,11 +95,12 @@ async def run(engine: EngineLike, cred: Credential, model: str, report: CliRepor
     body = _body(model)
     out = await send(engine, "POST", url, headers=headers, json_body=body, params={"alt": "sse"})
     problem = _problem(out, scrub)
-    if problem is not None and out.status == 401:
+    # Google answers a key it cannot see with 403, a bad one with 400; relays often 401.
+    if problem is not None and out.status in (401, 403):
         both = {**headers, "authorization": f"Bearer {cred.api_key}"}
         alt_out = await send(engine, "POST", url, headers=both, json_body=body, params={"alt": "sse"})
         alt_problem = _problem(alt_out, scrub)
-        if alt_problem is None or alt_out.status != 401:
+        if alt_problem is None or alt_out.status not in (401, 403):
             report.settings["GEMINI_API_KEY_AUTH_MECHANISM"] = "bearer"
             report.check(
                 "auth-header",
