@@ -96,3 +96,23 @@ def test_scrub_text_masks_tokens_and_caps_length() -> None:
 def test_scrub_text_uses_known_secrets_first() -> None:
     secret = "custom-secret-value-123"
     assert secret not in scrub_text(f"echo {secret}", lambda s: s.replace(secret, "cu…123"))
+
+
+def test_result_round_trips_through_state_json() -> None:
+    from credlib.telemetry.base import Attempt, Metrics, RateLimitWindow, TelemetryResult
+
+    res = TelemetryResult(
+        metrics=Metrics(balance=1.5, today_requests=3, unlimited=False, expires_at="2030-01-01T00:00:00Z"),
+        health="warning",
+        refreshed_at="2026-12-04T12:00:00Z",
+        error="expires soon",
+        attempts=[Attempt("newapi", "https://h/api/usage/token/", "success", 200, 12.5)],
+        method_used="newapi",
+        rate_limits=[RateLimitWindow("5h", 5.0, 1.0, 4.0)],
+    )
+    assert TelemetryResult.from_json(res.to_json()) == res
+    # Newer/older state with extra or missing keys still loads.
+    data = res.to_json() | {"future_field": 1}
+    data["attempts"] = [{"method": "x", "endpoint": "e", "outcome": "error", "extra": True}]
+    again = TelemetryResult.from_json(data)
+    assert again.attempts[0].status is None and again.metrics.balance == 1.5

@@ -152,19 +152,33 @@ class TelemetryResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TelemetryResult:
-        """Rebuild a result from state (``status`` shows the last refresh without a request)."""
+        """Rebuild a result from state (``status`` shows the last refresh without a request).
+
+        State written by another credlib version may carry other keys; unknown ones are ignored.
+        """
+        health = data.get("health")
         return cls(
             metrics=Metrics.from_json(data),
-            health=data.get("health", "unknown"),
+            health=health if health in ("healthy", "warning", "error", "unknown") else "unknown",
             refreshed_at=str(data.get("refreshed_at", "")),
             error=data.get("error"),
-            attempts=[Attempt(**a) for a in data.get("attempts", []) if isinstance(a, dict)],
+            attempts=[_build(Attempt, a) for a in data.get("attempts", []) if isinstance(a, dict)],
             method_used=data.get("method_used"),
             method=str(data.get("method", "auto")),
             today_lower_bound=bool(data.get("today_lower_bound", False)),
-            rate_limits=[RateLimitWindow(**w) for w in data.get("rate_limits", []) if isinstance(w, dict)],
+            rate_limits=[
+                _build(RateLimitWindow, w) for w in data.get("rate_limits", []) if isinstance(w, dict)
+            ],
             warnings=[str(w) for w in data.get("warnings", [])],
         )
+
+
+def _build(kind: Any, data: dict[str, Any]) -> Any:
+    names = {f.name for f in fields(kind)}
+    values = {k: v for k, v in data.items() if k in names}
+    for f in fields(kind):
+        values.setdefault(f.name, None)
+    return kind(**values)
 
 
 def iso_utc(moment: datetime) -> str:
