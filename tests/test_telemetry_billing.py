@@ -117,3 +117,14 @@ def test_usage_failure_keeps_the_limit(site: TelemetrySite) -> None:
     assert res.metrics.total_granted == 20.0
     assert res.metrics.total_used is None and res.metrics.balance is None  # not invented from a missing usage
     assert [a.outcome for a in res.attempts] == ["success", "unsupported"]
+
+
+def test_quota_per_unit_scales_raw_quota_but_not_the_sentinel(site: TelemetrySite) -> None:
+    site.json(SUB, subscription(10_000_000))  # raw quota units (TOKENS display type)
+    site.json(USAGE, {"total_usage": 250_000_000})  # cents of quota units
+    m = read(site.cred("openai-billing", quota_per_unit=500_000)).metrics
+    assert (m.total_granted, m.total_used, m.balance) == (20.0, 5.0, 15.0)
+    site.relay.clear_log()
+    site.json(SUB, subscription(100_000_000))
+    m = read(site.cred("openai-billing", quota_per_unit=500_000)).metrics
+    assert m.unlimited is True and m.balance is None

@@ -30,6 +30,7 @@ NAME = "openai-billing"
 SUBSCRIPTION_PATH = "/v1/dashboard/billing/subscription"
 USAGE_PATH = "/v1/dashboard/billing/usage"
 UNLIMITED_SENTINEL_USD = 1_000_000.0
+RELAY_UNLIMITED = 100_000_000.0
 # Official OpenAI capped the usage range at 100 days; relays ignore the range entirely.
 _USAGE_RANGE_DAYS = 99
 _OFFICIAL_HOSTS = frozenset({"api.openai.com"})
@@ -57,9 +58,12 @@ class OpenAIBillingMethod:
         hard = non_negative(sub.get("hard_limit_usd"), "hard_limit_usd")
         if hard is None:
             return Reading(metrics=Metrics(expires_at=expires_at))
+        # Relays send exactly 100000000 for an unlimited key, whatever unit their amounts are in; in
+        # USD any limit of a million or more is treated the same way (All API Hub's rule).
+        unlimited = hard >= (UNLIMITED_SENTINEL_USD if scale == 1.0 else RELAY_UNLIMITED)
         hard = hard / scale
         used = await self._used_usd(ctx, scale)
-        if hard >= UNLIMITED_SENTINEL_USD:
+        if unlimited:
             return Reading(metrics=Metrics(unlimited=True, total_used=used, expires_at=expires_at))
         metrics = Metrics(
             total_granted=round(hard, 6), total_used=used, unlimited=False, expires_at=expires_at
