@@ -229,11 +229,18 @@ def _oversized(params: Mapping[str, Any]) -> RelayResponse:
     return RelayResponse(200, {"content-type": "application/json"}, body)
 
 
-def _redirect(params: Mapping[str, Any], req: RelayRequest) -> RelayResponse:
-    target = str(params["to"]).rstrip("/")
+def check_redirect_target(target: Any) -> str:
+    """The redirect fault's ``to=``: an http origin on loopback (the relay never sends clients away)."""
+    if not isinstance(target, str):
+        raise ValueError("the redirect fault needs to=<loopback origin URL>")
     parts = urlsplit(target)
-    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise ValueError("redirect faults may only point at a loopback origin")
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise ValueError("redirect faults may only point at a loopback http origin")
+    return target.rstrip("/")
+
+
+def _redirect(params: Mapping[str, Any], req: RelayRequest) -> RelayResponse:
+    target = check_redirect_target(params.get("to"))
     location = target + req.path + (("?" + urlencode(req.query)) if req.query else "")
     status = int(params.get("status", 307))
     return RelayResponse(status, {"location": location, "content-type": "text/plain"}, b"Redirecting")

@@ -201,8 +201,8 @@ class Relay:
         **params: Any,
     ) -> Fault:
         """Switch a fault on for requests whose path matches the glob ``path`` (see package docs)."""
-        if kind == "redirect" and "to" not in params:
-            raise ValueError("the redirect fault needs to=<origin URL>")
+        if kind == "redirect":
+            faults.check_redirect_target(params.get("to"))
         return self._faults.add(Fault(kind, path, method, key, times, dict(params)))
 
     def clear_faults(self) -> None:
@@ -288,10 +288,14 @@ class Relay:
                 return _Plan(None, delay_s=delay, drop=True)
         req = replace(req, fault_params={f.kind: f.params for f in taken})
         protocol = errors.protocol_of(req.path, req.headers)
-        response = next(
-            (a for f in taken if f.kind in faults.ANSWER_KINDS if (a := faults.answer(f, req, protocol))),
-            None,
-        )
+        try:
+            response = next(
+                (a for f in taken if f.kind in faults.ANSWER_KINDS if (a := faults.answer(f, req, protocol))),
+                None,
+            )
+        except (ValueError, TypeError, KeyError) as exc:  # a fault set up with bad params
+            self._handler_errors.append(f"fault on {req.method} {req.path}: {type(exc).__name__}: {exc}")
+            response = errors.error_for(protocol, 500, f"relay fault error: {type(exc).__name__}")
         if response is None:
             response = self._route(req, protocol)
         for f in taken:
@@ -320,6 +324,12 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 512
     relay: Relay
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback to stderr by default; the relay keeps it to itself.
+        import traceback
+
+        self.relay._handler_errors.append(traceback.format_exc(limit=3))
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
