@@ -590,9 +590,14 @@ def updatekeys(path: str | Path) -> None:
     """Re-encrypt the data key for the recipients ``.sops.yaml`` lists now (values unchanged)."""
     require_version()
     target = _abs(path)
-    with _working_copy(target) as work:
-        proc = _run([find_sops(), "updatekeys", "--yes", str(work)], cwd=target.parent)
-        raise_for(proc, target, "update the keys of")
+    # updatekeys matches .sops.yaml's path_regex against the file's own path, so it must run on the
+    # real file; a backup beside it restores the original byte for byte if sops fails.
+    with _working_copy(target) as backup:
+        proc = _run([find_sops(), "updatekeys", "--yes", str(target)], cwd=target.parent)
+        if proc.returncode != 0:
+            os.replace(backup, target)
+            raise_for(proc, target, "update the keys of")
+        backup.unlink()
 
 
 def rotate(path: str | Path) -> None:

@@ -401,8 +401,6 @@ def set_field(path: str | Path, name: str, field: str, value: object) -> Credent
             parsed = normalize_base_url(parsed, cred.api_type)
         except ValueError as exc:
             raise ValidationError([_problem(target, cred, field, str(exc))]) from None
-    if field_path == ["api_type"] and isinstance(parsed, str):
-        pass  # base_url stays as stored; a different family may want re-normalizing via `set base_url`
     raw = sops.decrypt_json(target)
     idx = _index_in(raw, cred)
     after = _with_value(raw, ["credentials", idx, *field_path], parsed)

@@ -315,8 +315,8 @@ def check_unique(chk: _Checker, creds: list[Credential], targets: list[Target]) 
         where = f"credentials[{cred.index}]"
         if folded in seen_names:
             chk.add(f"{where}.name", f"duplicate name {cred.name!r} (also credentials[{seen_names[folded]}])")
-        else:
-            seen_names[folded] = cred.index
+            continue  # a duplicate id derived from the same name would only repeat this problem
+        seen_names[folded] = cred.index
         if cred.id in seen_ids:
             chk.add(f"{where}.id", f"duplicate id {cred.id!r} (also credentials[{seen_ids[cred.id]}]); "
                                    "set a distinct `id`")
