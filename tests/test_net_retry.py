@@ -10,10 +10,19 @@ from email.utils import formatdate
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from credlib.model import Limits
 from credlib.net import Engine, Response, run_sync
-from credlib.net.retry import backoff, is_no_quota, parse_retry_after, retry_hint, should_retry
+from credlib.net.retry import (
+    backoff,
+    is_no_quota,
+    parse_duration,
+    parse_retry_after,
+    retry_hint,
+    should_retry,
+)
 from tests.fixtures.net import LoopbackServer, Reply, Seen
 
 pytestmark = pytest.mark.timeout(20)
@@ -65,6 +74,7 @@ def openai_error(code: str, message: str, type_: str = "requests") -> bytes:
         ({}, openai_error("rate_limit_exceeded", "Rate limit reached. Please try again in 1.5s."), 1.5),
         ({}, openai_error("rate_limit_exceeded", "Limit reached, try again in 20ms. Visit x"), 0.02),
         ({}, openai_error("rate_limit_exceeded", "Please try again in 6 seconds"), 6.0),
+        ({}, openai_error("rate_limit_exceeded", "Limit 200000 TPM. Please try again in 1m30s."), 90.0),
         ({}, b"Too Many Requests. Try again in 3s", 3.0),
         ({"retry-after": "soon"}, b"", None),
         ({"retry-after-ms": "abc"}, b"", None),
@@ -255,3 +265,58 @@ def test_a_custom_cap_applies_too(loopback: Start) -> None:
     resp = fetch(server.url + "/", Engine(FAST, max_retry_wait_s=0.5))
     assert resp.status == 429 and resp.attempts == 1  # 1 s > 0.5 s cap: reported, not retried
     assert len(server.seen()) == 1
+
+
+# ---- robustness: any header or body an upstream sends ----------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    headers=st.dictionaries(
+        st.sampled_from(["retry-after", "retry-after-ms", "x-should-retry", "content-type"]),
+        st.text(max_size=40),
+    ),
+    body=st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()),
+)
+def test_hint_parsing_never_raises_and_is_never_negative(headers: dict[str, str], body: bytes) -> None:
+    hint = retry_hint(headers, body, now=NOW)
+    assert hint is None or hint >= 0  # NaN fails this too
+    assert isinstance(should_retry(429, headers, body), bool)
+
+
+@settings(max_examples=100, deadline=None)
+@given(value=json_values)
+def test_no_quota_detection_accepts_any_json(value: object) -> None:
+    assert isinstance(is_no_quota(json.dumps(value).encode()), bool)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("37s", 37.0), ("200ms", 0.2), ("1m30s", 90.0), ("6m0s", 360.0), ("6 seconds", 6.0), ("2", 2.0)],
+)
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+def test_parse_duration_refuses_what_it_does_not_understand() -> None:
+    assert parse_duration("soon") is None
+    assert parse_duration("5 apples") is None
+    assert parse_duration("") is None
+
+
+@pytest.mark.parametrize(
+    "code", ["insufficient_user_quota", "pre_consume_token_quota_failed", "usage_not_included"]
+)
+def test_relay_quota_codes_are_no_quota(code: str) -> None:
+    body = json.dumps(
+        {"error": {"message": "user quota is not enough", "type": "new_api_error", "code": code}}
+    )
+    assert is_no_quota(body.encode())

@@ -17,14 +17,37 @@ RETRY_STATUSES = frozenset({429, 503, 529})
 
 # Error codes/types that mean "no money or quota left": waiting does not help, so never retry.
 _NO_QUOTA_MARKERS = (
-    "insufficient_quota",
-    "billing_error",
+    "insufficient_quota",  # OpenAI
+    "billing_error",  # Anthropic, Sub2API
     "billing_not_active",
-    "quota_exhausted",
-    "service_quota_exceeded",
+    "quota_exhausted",  # Sub2API key status
+    "service_quota_exceeded",  # Sub2API service quota
+    "insufficient_user_quota",  # one-api/new-api
+    "pre_consume_token_quota_failed",  # new-api
+    "usage_not_included",  # Codex: the plan does not include API use
 )
-_TRY_AGAIN = re.compile(r"try again in\s+(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|sec|seconds?)?\b", re.I)
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
+# "try again in 1.5s", "in 20ms", "in 6 seconds", Go-style "in 1m30s".
+_TRY_AGAIN = re.compile(r"try again in\s+((?:\d+(?:\.\d+)?\s*[a-z]*\s*)+)", re.I)
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)", re.I)
+_UNIT_SECONDS = {
+    "": 1.0,
+    "s": 1.0,
+    "sec": 1.0,
+    "secs": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "ms": 0.001,
+    "millisecond": 0.001,
+    "milliseconds": 0.001,
+    "m": 60.0,
+    "min": 60.0,
+    "mins": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+}
 _BODY_SCAN_LIMIT = 64 * 1024  # hints live in small error bodies; never scan a huge one
 
 
@@ -85,13 +108,22 @@ def parse_retry_after(value: str, now: float | None = None) -> float | None:
     return max(0.0, seconds) if seconds == seconds else None  # NaN guard
 
 
-def _duration(text: str) -> float | None:
-    """``"37s"``, ``"1.5s"``, ``"200ms"``, bare seconds."""
-    match = _DURATION.match(text)
-    if not match:
-        return None
-    number = float(match.group(1))
-    return number / 1000.0 if match.group(2) == "ms" else number
+def parse_duration(text: str) -> float | None:
+    """``"37s"``, ``"1.5s"``, ``"200ms"``, ``"6 seconds"``, ``"1m30s"``, bare seconds; None if unsure."""
+    total, pos, found = 0.0, 0, False
+    text = text.strip()
+    while pos < len(text):
+        match = _DURATION_PART.match(text, pos)
+        if not match or match.group(2).lower() not in _UNIT_SECONDS:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+        found = True
+        pos = match.end()
+        while pos < len(text) and text[pos] in " ,":
+            pos += 1
+        if text.startswith("and ", pos):
+            pos += 4
+    return total if found else None
 
 
 def retry_hint(headers: Mapping[str, str], body: bytes, now: float | None = None) -> float | None:
@@ -113,15 +145,13 @@ def retry_hint(headers: Mapping[str, str], body: bytes, now: float | None = None
     data = _json_body(body)
     for node in _walk(data) if data is not None else []:
         if isinstance(node, dict) and isinstance(node.get("retryDelay"), str):
-            delay = _duration(node["retryDelay"])
+            delay = parse_duration(node["retryDelay"])
             if delay is not None:
                 return delay
     if body and len(body) <= _BODY_SCAN_LIMIT:
         match = _TRY_AGAIN.search(body.decode("utf-8", "replace"))
         if match:
-            number = float(match.group(1))
-            unit = (match.group(2) or "s").lower()
-            return number / 1000.0 if unit.startswith("m") else number
+            return parse_duration(match.group(1))
     return None
 
 
