@@ -53,8 +53,9 @@ def test_plan_summary_and_detailed_exitcode(setup: tuple[Project, Path, list[str
     assert code == 0 and "No changes." in out  # nothing to approve, so no --yes needed
 
 
-def test_detailed_exitcode_is_1_when_a_target_fails(project: Project, encrypt_project: Callable[[Project], Path],
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_detailed_exitcode_is_1_when_a_target_fails(
+    project: Project, encrypt_project: Callable[[Project], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     project.add("Alpha")
     project.target("env", "dotenv", "out/.env")
     broken = project.target("ccr", "claude-code-router", "out/ccr/config.json")
