@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from credlib.model import Credential
 from credlib.redact import Scrubber
-from credlib.telemetry.base import MethodFailure, Reading, TelemetryMethod, TelemetryResult, iso_utc
+from credlib.telemetry.base import Health, MethodFailure, Reading, TelemetryMethod, TelemetryResult, iso_utc
 from credlib.telemetry.convert import ShapeError
 from credlib.telemetry.custom import CustomMethod
 from credlib.telemetry.health import Thresholds, assess
@@ -48,12 +48,12 @@ async def fetch_telemetry(
     ctx = MethodContext(engine=engine, cred=cred, now=moment, scrub=scrubber, cache=cache or RunCache())
 
     def result(
-        health: str, *, reading: Reading | None = None, reason: str | None = None, used: str | None = None
+        health: Health, *, reading: Reading | None = None, reason: str | None = None, used: str | None = None
     ) -> TelemetryResult:
         reading = reading or Reading()
         return TelemetryResult(
             metrics=reading.metrics,
-            health=health,  # type: ignore[arg-type]
+            health=health,
             refreshed_at=iso_utc(moment),
             error=reason,
             attempts=list(ctx.attempts),
