@@ -342,3 +342,37 @@ def test_fault_with_bad_params_answers_500_without_crashing(relay: Relay, relay_
     assert r.status_code == 500
     assert relay.handler_errors and "ValueError" in relay.handler_errors[0]
     assert call(relay, relay_key, "openai").status_code == 200
+
+
+def test_stream_error_in_each_dialect(relay: Relay, relay_key: str) -> None:
+    relay.set_fault("stream_error", after_chunks=1, code="rate_limit_exceeded", message="try again in 2s")
+    r = call(relay, relay_key, "anthropic", stream=True)
+    assert r.status_code == 200
+    assert r.text.startswith("event: message_start")
+    assert r.text.endswith(
+        'event: error\ndata: {"type":"error","error":{"type":"overloaded_error",'
+        '"message":"try again in 2s"}}\n\n'
+    )
+    r = call(relay, relay_key, "openai", stream=True)
+    last = r.text.strip().split("\n\n")[-1]
+    assert json.loads(last.removeprefix("data: "))["error"]["code"] == "rate_limit_exceeded"
+    assert "[DONE]" not in r.text
+    r = httpx.post(
+        relay.url + "/v1/responses",
+        json={"model": "gpt-4o-mini", "input": "x", "stream": True},
+        headers=bearer(relay_key),
+    )
+    names = [b.split("\n")[0] for b in r.text.strip().split("\n\n")]
+    assert names == ["event: response.created", "event: response.failed"]
+    failed = json.loads(r.text.strip().split("\n\n")[-1].split("\n")[1].removeprefix("data: "))
+    assert failed["response"]["error"] == {"code": "rate_limit_exceeded", "message": "try again in 2s"}
+    assert "response.completed" not in r.text
+    r = httpx.post(
+        relay.url + "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+        json=GEN,
+        headers={"x-goog-api-key": relay_key},
+    )
+    last = r.text.strip().split("\r\n\r\n")[-1]
+    assert json.loads(last.removeprefix("data: "))["error"]["status"] == "UNAVAILABLE"
+    # A non-streamed answer is unaffected.
+    assert call(relay, relay_key, "openai").json()["choices"][0]["message"]["content"] == "OK"

@@ -50,6 +50,10 @@ matching requests. Kinds:
 - ``drop``: close the connection without any answer (a reset).
 - ``truncate_stream``: close the connection after ``after_chunks=`` (default 2) stream chunks; a
   non-streamed body is cut in half under its full Content-Length.
+- ``stream_error``: a 200 stream that sends ``after_chunks=`` (default 1) chunks, then its protocol's
+  error event and ends: Anthropic ``event: error`` (``type=`` overloaded_error), Responses
+  ``response.failed`` with ``error.code`` (``code=``), chat ``data: {"error": ...}`` without ``[DONE]``,
+  Gemini ``data: {"error": ...}``. ``message=`` sets the text.
 - ``no_tools``: ``mode="reject"`` (default) answers 400 to requests with ``tools``; ``mode="strip"``
   ignores the tools and answers text.
 - ``no_stream``: ignore ``stream: true`` and answer one JSON body.

@@ -84,6 +84,10 @@ def protocol_of(path: str, headers: Mapping[str, str]) -> Protocol:
     return "openai"
 
 
+def gemini_status(status: int) -> str:
+    return _GEMINI_STATUS.get(status, "UNKNOWN")
+
+
 def request_id() -> str:
     return "req_" + secrets.token_hex(12)
 

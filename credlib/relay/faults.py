@@ -11,7 +11,7 @@ import email.utils
 import fnmatch
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -19,10 +19,10 @@ from urllib.parse import urlencode, urlsplit
 from credlib.relay import errors
 from credlib.relay.errors import Protocol
 from credlib.relay.keys import AUTH_STYLES
-from credlib.relay.wire import RelayRequest, RelayResponse
+from credlib.relay.wire import Chunk, RelayRequest, RelayResponse, sse_data, sse_event
 
 # Faults the server acts on itself (they change timing or the connection, not the answer).
-CONTROL_KINDS = frozenset({"delay", "timeout", "drop", "truncate_stream"})
+CONTROL_KINDS = frozenset({"delay", "timeout", "drop", "truncate_stream", "stream_error"})
 # Faults that replace the answer outright.
 ANSWER_KINDS = frozenset(
     {
@@ -355,3 +355,36 @@ def answer(fault: Fault, req: RelayRequest, protocol: Protocol) -> RelayResponse
             return errors.anthropic_error(400, "anthropic-version: header is required")
         return None
     return None
+
+
+def _stream_error_event(protocol: Protocol, path: str, params: Mapping[str, Any], seq: int) -> bytes:
+    """The error a relay sends inside an already-started 200 stream, in the stream's own dialect."""
+    message = str(params.get("message", "Overloaded"))
+    code = str(params.get("code", "server_error"))
+    if protocol in ("anthropic", "sub2api"):
+        etype = str(params.get("type", "overloaded_error"))
+        return sse_event("error", {"type": "error", "error": {"type": etype, "message": message}})
+    if protocol == "gemini":
+        status = int(params.get("status", 503))
+        err = {"code": status, "message": message, "status": errors.gemini_status(status)}
+        return sse_data({"error": err}, crlf=True)
+    if "/responses" in path:
+        failed = {"status": "failed", "error": {"code": code, "message": message}, "output": []}
+        return sse_event(
+            "response.failed", {"type": "response.failed", "response": failed, "sequence_number": seq}
+        )
+    return sse_data({"error": {"message": message, "type": "server_error", "param": None, "code": code}})
+
+
+def inject_stream_error(
+    chunks: Iterable[Chunk], fault: Fault, protocol: Protocol, path: str
+) -> Iterator[Chunk]:
+    """The first ``after_chunks`` chunks of a stream, then its protocol's error event, then the end."""
+    after = int(fault.params.get("after_chunks", 1))
+    sent = 0
+    for chunk in chunks:
+        if sent >= after:
+            break
+        yield chunk
+        sent += 1
+    yield (0.0, _stream_error_event(protocol, path, fault.params, sent))

@@ -301,6 +301,10 @@ class Relay:
         for f in taken:
             if f.kind == "truncate_stream":
                 response.truncate_after_chunks = int(f.params.get("after_chunks", 2))
+            if f.kind == "stream_error" and response.is_stream and response.status == 200:
+                body = response.body
+                assert not isinstance(body, bytes)
+                response.body = faults.inject_stream_error(body, f, protocol, req.path)
         return _Plan(response, delay_s=delay)
 
     def _route(self, req: RelayRequest, protocol: errors.Protocol) -> RelayResponse:
