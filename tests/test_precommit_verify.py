@@ -1,0 +1,87 @@
+"""`credlib git verify-changed` (the credlib-verify pre-push hook): only changed credentials make requests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from credlib.relay import Relay
+from tests.fixtures.env import fake_key
+from tests.fixtures.git import GitProject, commit_all, run_credlib, sample_data
+
+N = 300
+
+
+def _project(relay: Relay, git_project: Callable[..., GitProject]) -> tuple[GitProject, dict[str, str]]:
+    keys = {f"Relay {i}": fake_key() for i in range(N)}
+    for key in keys.values():
+        relay.add_key(key)
+    return git_project(sample_data(keys, n=N, base=relay.url)), keys
+
+
+def test_one_change_in_a_large_file_verifies_one_credential(
+    relay: Relay, git_project: Callable[..., GitProject]
+) -> None:
+    project, keys = _project(relay, git_project)
+    alice = project.clone("alice")
+    from credlib import store
+
+    new_key = fake_key()
+    relay.add_key(new_key)
+    store.set_field(alice / "credentials.yaml", "Relay 150", "api_key", new_key)
+    store.set_field(alice / "credentials.yaml", "Relay 7", "notes", "notes do not need a request")
+    commit_all(alice, "rotate relay 150")
+    relay.clear_log()
+
+    proc = run_credlib(alice, "git", "verify-changed", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["base_ref"] == "origin/main" and report["total"] == N and report["checked"] == 1
+    assert [r["name"] for r in report["results"]] == ["Relay 150"]
+    assert report["results"][0]["status"] == "ok"
+    log = relay.log
+    assert log, "the changed credential was verified over HTTP"
+    assert {entry.key for entry in log} == {new_key}
+    for key in (new_key, *keys.values()):
+        assert key not in proc.stdout + proc.stderr
+
+
+def test_nothing_changed_makes_no_request(relay: Relay, git_project: Callable[..., GitProject]) -> None:
+    project, _ = _project(relay, git_project)
+    alice = project.clone("alice")
+    relay.clear_log()
+    proc = run_credlib(alice, "git", "verify-changed")
+    assert proc.returncode == 0, proc.stderr
+    assert f"0 of {N} credential(s)" in proc.stderr
+    assert relay.log == []
+
+
+def test_failing_changed_key_fails_the_hook(relay: Relay, git_project: Callable[..., GitProject]) -> None:
+    project, _ = _project(relay, git_project)
+    alice = project.clone("alice")
+    from credlib import store
+
+    store.set_field(
+        alice / "credentials.yaml", "Relay 3", "api_key", fake_key()
+    )  # the relay does not know it
+    commit_all(alice, "bad key")
+    proc = run_credlib(alice, "git", "verify-changed")
+    assert proc.returncode == 1
+    assert "Relay 3: auth_failed" in proc.stdout
+
+
+def test_base_url_change_counts_as_changed(
+    relay: Relay, git_project: Callable[..., GitProject], relay_factory: Callable[..., Relay]
+) -> None:
+    project, keys = _project(relay, git_project)
+    other = relay_factory(name="relay-b")
+    other.add_key(keys["Relay 9"])
+    alice = project.clone("alice")
+    from credlib import store
+
+    store.set_field(alice / "credentials.yaml", "Relay 9", "base_url", other.url)
+    relay.clear_log()
+    proc = run_credlib(alice, "git", "verify-changed", "--since", "HEAD")  # uncommitted edits count too
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert relay.log == [] and other.log
+    assert "1 of" in proc.stderr
