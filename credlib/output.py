@@ -24,6 +24,7 @@ def emit_json(payload: dict[str, Any]) -> None:
 
 def echo(text: str = "") -> None:
     sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def echo_err(text: str) -> None:

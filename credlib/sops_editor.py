@@ -77,6 +77,8 @@ def normalize_base_urls(text: str) -> str:
 
 
 def _ask_reopen() -> bool:
+    if not sys.stdin.isatty():
+        return False  # nobody to ask (scripted or piped run): give up and leave the file as it was
     try:
         tty = open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115 - closed below
     except OSError:
