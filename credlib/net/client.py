@@ -196,7 +196,7 @@ class Engine:
         headers: Mapping[str, str] | None = None,
         json: Any = None,
         content: bytes | str | None = None,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str | int | float] | None = None,
         retry: bool = True,
         timeout_s: float | None = None,
     ) -> Response:

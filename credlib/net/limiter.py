@@ -155,6 +155,12 @@ class OriginLimiter:
                 state.bucket.take()
                 state.in_flight += 1
                 fut.set_result(None)
+        except BaseException:
+            # Never leave a waiter parked forever: if the pump dies, every queued request fails.
+            for _, _, waiter in state.waiters:
+                waiter.cancel()
+            state.waiters.clear()
+            raise
         finally:
             state.pump = None
 
