@@ -114,3 +114,20 @@ def test_plain_flavor_has_no_telemetry(site: TelemetrySite) -> None:
     res = read(cred_for(site, key))
     assert res.health == "unknown", res.to_json()
     assert [a.outcome for a in res.attempts] == ["unsupported"] * 3
+
+
+def test_status_is_fetched_once_per_site_per_run(site: TelemetrySite) -> None:
+    from tests.fixtures.telemetry import read_many
+
+    keys = [fake_key() for _ in range(3)]
+    for i, key in enumerate(keys):
+        site.relay.add_key(key, flavor="newapi", quota=float(i + 1))
+    creds = [
+        Credential(
+            name=f"K{i}", id=f"k{i}", base_url=site.url, api_key=k, telemetry=TelemetryConfig(method="newapi")
+        )
+        for i, k in enumerate(keys)
+    ]
+    results = read_many(creds)
+    assert [r.metrics.balance for r in results] == [1.0, 2.0, 3.0]
+    assert site.paths().count("/api/status") == 1
