@@ -63,6 +63,7 @@ _QUOTA_MARKERS = (
     "insufficient balance",
     "insufficient_balance",
     "credit balance is too low",
+    "plan and billing details",  # OpenAI insufficient_quota and Gemini quota exhaustion say this
     "quota is not enough",
     "quota exceeded for the key",
     "额度不足",
@@ -248,6 +249,12 @@ def failure_of(out: Outcome, scrub: Scrubber) -> Failure | None:
     if out.incomplete:
         return Failure("bad_response", f"{where}: the connection closed before the answer was complete")
     return None
+
+
+def model_missing(out: Outcome) -> bool:
+    """A 404 about the model (not an unknown route, whose "Invalid URL" path may name /models/)."""
+    text = out.text.lower()
+    return out.status == 404 and "invalid url" not in text and "model" in text
 
 
 def worst(statuses: list[Status]) -> Status:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from credlib.model import Credential
 from credlib.probes import endpoints
-from credlib.probes.classify import Failure, failure_of
+from credlib.probes.classify import Failure, failure_of, model_missing
 from credlib.probes.cli_report import (
     KEY_PLACEHOLDER,
     PROMPT,
@@ -28,7 +28,6 @@ from credlib.probes.cli_report import (
     event_error,
     events_of,
     mentions,
-    model_missing,
     sse_problem,
 )
 from credlib.probes.http import EngineLike, Outcome, send

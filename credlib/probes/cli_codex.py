@@ -13,14 +13,13 @@ from typing import Any
 
 from credlib.model import Credential
 from credlib.probes import endpoints
-from credlib.probes.classify import Failure
+from credlib.probes.classify import Failure, model_missing
 from credlib.probes.cli_report import (
     PROMPT,
     CliReport,
     event_error,
     events_of,
     mentions,
-    model_missing,
     sse_problem,
 )
 from credlib.probes.http import EngineLike, Outcome, send

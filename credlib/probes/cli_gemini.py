@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from credlib.model import Credential
 from credlib.probes import endpoints
-from credlib.probes.classify import Failure
+from credlib.probes.classify import Failure, model_missing
 from credlib.probes.cli_report import (
     KEY_PLACEHOLDER,
     PROMPT,
@@ -23,7 +23,6 @@ from credlib.probes.cli_report import (
     event_error,
     events_of,
     mentions,
-    model_missing,
     sse_problem,
 )
 from credlib.probes.http import EngineLike, Outcome, send

@@ -68,11 +68,6 @@ def mentions(out: Outcome, *words: str) -> bool:
     return any(w in text for w in words)
 
 
-def model_missing(out: Outcome) -> bool:
-    """A 404 about the model (not an unknown route, whose "Invalid URL" path may name /models/)."""
-    return out.status == 404 and "invalid url" not in out.text.lower() and mentions(out, "model")
-
-
 def sse_problem(out: Outcome, scrub: Scrubber) -> Failure | None:
     """What is wrong with ``out`` before its events are read: an error answer or not an SSE stream."""
     failure = failure_of(out, scrub)

@@ -27,7 +27,11 @@ PROMPT = "ping"
 class GenerationResult:
     failure: Failure | None
     latency_ms: int
-    path: str
+    outcome: Outcome
+
+    @property
+    def path(self) -> str:
+        return self.outcome.path
 
 
 def _request(session: ProbeSession, model: str) -> tuple[str, dict[str, Any], Callable[[Any], bool]]:
@@ -72,4 +76,4 @@ async def generate(session: ProbeSession, model: str) -> GenerationResult:
     if failure is None and not shape_ok(out.json()):
         what = "an HTML page" if out.body.lstrip()[:1] == b"<" else f"not a {session.api_type} reply"
         failure = Failure("bad_response", f"POST {out.path} returned {what}")
-    return GenerationResult(failure, latency, out.path)
+    return GenerationResult(failure, latency, out)

@@ -37,6 +37,7 @@ class ModelList:
     source: str = ""  # the path that answered, e.g. "/v1/models"
     latency_ms: int = 0
     bearer_fallback: bool = False  # the native auth header was refused, Bearer worked
+    shape: ApiType | None = None  # the family the list's own fields point to (None: cannot tell)
 
     @property
     def ok(self) -> bool:
@@ -92,6 +93,7 @@ async def _paged(session: ProbeSession, result: ModelList) -> Failure | None:
         page = models_page(session.api_type, out.json())
         assert page is not None  # _page_problem checked it
         result.models.extend(page.models)
+        result.shape = result.shape or list_shape_of(out.json())
         if not page.next_cursor or page.next_cursor == cursor or len(result.models) >= MAX_MODELS:
             return None
         cursor = page.next_cursor
@@ -140,6 +142,7 @@ async def _openai_family(session: ProbeSession, result: ModelList) -> Failure | 
         page = models_page(session.api_type, out.json())
         assert page is not None
         result.models.extend(page.models)
+        result.shape = list_shape_of(out.json())
     return problem
 
 

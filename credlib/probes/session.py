@@ -1,8 +1,9 @@
 """The requests of one credential's probe run: its key, its type's headers, and the Bearer fallback.
 
-Anthropic and Gemini keys are first sent in their native header; on HTTP 401 the same request is
-sent once more with ``Authorization: Bearer`` instead (many relays only read that). When the Bearer
-form is accepted it is remembered for the rest of the run, like All API Hub does per base URL.
+Anthropic and Gemini keys are first sent in their native header; on HTTP 401 (Gemini: 401 or 403)
+the same request is sent once more with ``Authorization: Bearer`` instead (many relays only read
+that). When the Bearer form is accepted it is remembered for the rest of the run, like All API
+Hub does per base URL.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ class ProbeSession:
     ) -> Outcome:
         headers = {**(extra_headers or {}), **self._auth(self.bearer)}
         out = await send(self.engine, method, url, headers=headers, json_body=json_body, params=params)
-        if out.status == 401 and not self.bearer and endpoints.has_bearer_fallback(self.api_type):
+        # Google reports a key it could not find as 403; a relay that reads only Bearer looks like that.
+        refused = out.status == 401 or (out.status == 403 and self.api_type == "google")
+        if refused and not self.bearer and endpoints.has_bearer_fallback(self.api_type):
             retry_headers = {**(extra_headers or {}), **self._auth(True)}
             second = await send(
                 self.engine, method, url, headers=retry_headers, json_body=json_body, params=params

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from credlib.model import ApiType, Credential
-from credlib.probes.classify import Status, worst
+from credlib.probes.classify import Failure, Status, model_missing, worst
 from credlib.probes.generation import generate
 from credlib.probes.http import EngineLike
 from credlib.probes.models import fetch_models
@@ -89,6 +89,12 @@ class VerifyResult:
         return out
 
 
+def _other_family(shape: ApiType | None, tested: ApiType) -> bool:
+    """True when a list's own fields name another family ("openai" and its compatibles are one)."""
+    family = {"openai": "openai-compatible"}
+    return shape is not None and family.get(shape, shape) != family.get(tested, tested)
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -129,10 +135,19 @@ async def verify_credential(
         session = ProbeSession(engine, cred, tested_as)
         session.bearer = listing.bearer_fallback
         gen = await generate(session, chosen)
-        if gen.failure is None:
+        failure = gen.failure
+        route_missing = failure is not None and failure.status == "not_found"
+        route_missing = route_missing and not model_missing(gen.outcome)
+        if failure is not None and route_missing and listing.ok and _other_family(listing.shape, tested_as):
+            failure = Failure(
+                "wrong_type",
+                f"{failure.reason}; the model list is in {listing.shape} format: "
+                f"set api_type or try --as {listing.shape}",
+            )
+        if failure is None:
             checks.append(Check("generate", "pass", f"{chosen} answered (POST {gen.path})", gen.latency_ms))
         else:
-            checks.append(Check("generate", "fail", gen.failure.reason, gen.latency_ms, gen.failure.status))
+            checks.append(Check("generate", "fail", failure.reason, gen.latency_ms, failure.status))
 
     status = worst([c.error for c in checks if c.status == "fail" and c.error is not None])
     return VerifyResult(
