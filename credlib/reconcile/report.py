@@ -30,9 +30,12 @@ def verification_line(obs: Observations, total: int) -> str:
     if total == 0:
         return "No credentials in the file."
     if obs.offline:
-        known = [v for v in obs.verdicts.values()]
+        known = list(obs.verdicts.values())
+        if not known:
+            return "Verification skipped (--offline); no earlier result on this machine, so none is left out."
+        text = "Verification skipped (--offline); using the last result on this machine"
+        text += f" for {len(known)} of {total}."
         failing = [v for v in known if v.failing]
-        text = f"Verification skipped (--offline); last known result used for {len(known)} of {total}."
         if failing:
             text += " Failing: " + ", ".join(f"{v.name} ({v.status})" for v in failing) + "."
         return text
