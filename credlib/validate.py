@@ -306,22 +306,23 @@ def _target(chk: _Checker, raw: dict[str, Any], index: int) -> Target | None:
     )
 
 
-def check_unique(chk: _Checker, creds: list[Credential], targets: list[Target]) -> None:
-    """Names (ignoring case and width) and ids of credentials, and names of targets, are unique."""
+def check_unique(chk: _Checker, creds: list[tuple[int, str, str]], targets: list[Target]) -> None:
+    """Names (ignoring case and width) and ids of credentials — given as (index, name, id), so a
+    credential with other problems still counts — and names of targets are unique."""
     seen_names: dict[str, int] = {}
     seen_ids: dict[str, int] = {}
-    for cred in creds:
-        folded = unicodedata.normalize("NFKC", cred.name).casefold()
-        where = f"credentials[{cred.index}]"
+    for index, name, cid in creds:
+        folded = unicodedata.normalize("NFKC", name.strip()).casefold()
+        where = f"credentials[{index}]"
         if folded in seen_names:
-            chk.add(f"{where}.name", f"duplicate name {cred.name!r} (also credentials[{seen_names[folded]}])")
+            chk.add(f"{where}.name", f"duplicate name {name!r} (also credentials[{seen_names[folded]}])")
             continue  # a duplicate id derived from the same name would only repeat this problem
-        seen_names[folded] = cred.index
-        if cred.id in seen_ids:
-            chk.add(f"{where}.id", f"duplicate id {cred.id!r} (also credentials[{seen_ids[cred.id]}]); "
+        seen_names[folded] = index
+        if cid in seen_ids:
+            chk.add(f"{where}.id", f"duplicate id {cid!r} (also credentials[{seen_ids[cid]}]); "
                                    "set a distinct `id`")
         else:
-            seen_ids[cred.id] = cred.index
+            seen_ids[cid] = index
     seen_targets: dict[str, int] = {}
     for tgt in targets:
         if tgt.name in seen_targets:
@@ -341,18 +342,22 @@ def validate_data(data: object, *, file: str, line_of: LineOf | None = None) -> 
         raise AssertionError("unreachable")  # pragma: no cover
     defaults = _defaults(chk, clean.get("defaults"))
     creds: list[Credential] = []
+    identities: list[tuple[int, str, str]] = []
     for i, raw in enumerate(clean.get("credentials", [])):
-        if raw is not None:
-            cred = _credential(chk, raw, i, defaults, file)
-            if cred is not None:
-                creds.append(cred)
+        if raw is None:
+            continue
+        if isinstance(raw.get("name"), str):
+            identities.append((i, raw["name"], raw.get("id") or slug(raw["name"])))
+        cred = _credential(chk, raw, i, defaults, file)
+        if cred is not None:
+            creds.append(cred)
     targets: list[Target] = []
     for i, raw in enumerate(clean.get("targets", [])):
         if raw is not None:
             tgt = _target(chk, raw, i)
             if tgt is not None:
                 targets.append(tgt)
-    check_unique(chk, creds, targets)
+    check_unique(chk, identities, targets)
     problems.items.sort(key=_by_line)
     problems.raise_if_any()
     return Config(
