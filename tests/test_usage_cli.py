@@ -44,6 +44,8 @@ def project(site: TelemetrySite, encrypted_file: EncryptedFile) -> dict[str, Any
     site.relay.add_key(keys["revoked"], flavor="sub2api", disabled=True)
     data = {
         "version": 1,
+        # Roomier than the default 18/min, so the run does not wait for token refills.
+        "defaults": {"limits": {"concurrency": 4, "burst": 20, "per_minute": 600}},
         "credentials": [
             {"name": "Company Relay", "base_url": site.url, "api_key": keys["newapi"]},
             {
