@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from credlib.exports.deliveries import apply_delivery, plan_delivery
-from credlib.exports.render import render_for
+from credlib.exports.deliveries import apply_delivery, render_and_plan
 from credlib.exports.targetplan import TargetPlan
 from credlib.model import ApiType, Credential, Target
 from credlib.state import State
@@ -49,7 +48,7 @@ def new_state(tmp: Path) -> State:
 
 
 def plan(tgt: Target, creds: Sequence[Credential], state: State, engine: Any = None) -> TargetPlan:
-    return asyncio.run(plan_delivery(tgt, render_for(tgt, creds), state, engine))
+    return asyncio.run(render_and_plan(tgt, creds, state, engine))
 
 
 def apply(tgt: Target, creds: Sequence[Credential], state: State, engine: Any = None) -> TargetPlan:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from credlib.errors import CredlibError
 from credlib.exports.redaction import redact_text
 from credlib.exports.render import Rendering
 from credlib.exports.targetplan import TargetPlan
+from credlib.model import Credential, Target
 from credlib.state import State
 
 if TYPE_CHECKING:
@@ -20,7 +23,7 @@ def error_plan(name: str, type_: str, message: str) -> TargetPlan:
 
 
 async def plan_delivery(
-    target: object, rendering: Rendering, state: State, engine: HttpEngine | None
+    target: Target, rendering: Rendering, state: State, engine: HttpEngine | None
 ) -> TargetPlan:
     """What delivering ``rendering`` would change. Never raises for target-level problems."""
     ttype = rendering.ttype
@@ -40,6 +43,27 @@ async def plan_delivery(
         return await plan_http(plan, rendering, state, engine)
     except CredlibError as exc:
         return plan.fail(redact_text(exc.message, rendering.secrets))
+
+
+async def render_and_plan(
+    target: Target,
+    credentials: Sequence[Credential],
+    state: State,
+    engine: HttpEngine | None,
+    *,
+    base_dir: Path | None = None,
+) -> TargetPlan:
+    """Select, render and plan one target; any target-level failure (unknown type, template error,
+    forbidden characters) becomes an ``error`` plan instead of an exception."""
+    from credlib.exports.render import render_for
+
+    try:
+        rendering = render_for(target, credentials, base_dir=base_dir)
+    except CredlibError as exc:
+        secrets = [c.api_key for c in credentials]
+        secrets += [s for s in (target.access_token, target.management_key) if s]
+        return error_plan(target.name, target.type, redact_text(exc.message, secrets))
+    return await plan_delivery(target, rendering, state, engine)
 
 
 async def apply_delivery(plan: TargetPlan, state: State, engine: HttpEngine | None) -> TargetPlan:

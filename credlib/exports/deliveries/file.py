@@ -30,6 +30,17 @@ def _read(path: Path) -> str | None:
         raise CredlibError(f"cannot read {path}: {exc.strerror}") from None
 
 
+def _check_writable(path: Path) -> None:
+    """Fail at plan time, not half-way through apply, when the file or its folder cannot be written."""
+    probe = path if path.exists() else path.parent
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() and probe != path:
+        raise CredlibError(f"cannot write {path}: {probe} is not a directory")
+    if not os.access(probe, os.W_OK):
+        raise CredlibError(f"cannot write {path}: permission denied on {probe}")
+
+
 def _owned_for(state: State, target_name: str, path: Path) -> dict[str, list[str]] | None:
     record = state.get("owned", target_name) or {}
     files = record.get("files", {}) if isinstance(record, dict) else {}
@@ -64,8 +75,13 @@ def _plan_file(plan: TargetPlan, rendered: RenderedFile, state: State, secrets: 
         new_text = None  # nothing to deliver: do not create an empty file
     recorded = _recorded_hash(state, plan.name, path)
     current_hash = sha256_text(existing_text) if existing_text is not None else None
-    writes = new_text is not None and new_text != existing_text
+    # A document whose owned entries already match is left byte-for-byte alone (the user's layout wins).
+    writes = (
+        new_text is not None and new_text != existing_text and (bool(result.changes) or existing_text is None)
+    )
     drift = bool(writes and existing_text is not None and recorded and recorded != current_hash)
+    if writes:
+        _check_writable(path)
     prefix = f"{path.name}: " if rendered.role != "main" else ""
     plan.changes.extend(Change(c.op, prefix + c.key, c.summary) for c in result.changes)
     if writes:
