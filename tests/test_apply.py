@@ -176,3 +176,17 @@ def test_target_filter_and_unknown_target(project: Project) -> None:
     assert a is not None and a.exists() and b is not None and not b.exists()
     with pytest.raises(NotFoundError, match="no target named 'nope'"):
         project.run(offline=True, targets=("nope",))
+
+
+def test_offline_skips_http_targets_without_a_request(project: Project) -> None:
+    project.add("Alpha")
+    project.target("site", "new-api", url="http://127.0.0.1:9", access_token="admin-token-123456")
+    env = project.target("env", "dotenv", "out/.env")
+    plan = project.run(apply=True, offline=True).plan
+    site = next(t for t in plan.targets if t.name == "site")
+    assert site.skipped and "--offline" in site.skipped
+    assert site.action == "noop" and not site.applied
+    assert not plan.failed and env is not None and env.exists()
+    from credlib.reconcile.report import plan_json
+
+    assert plan_json(plan, command="apply")["targets"][0]["skipped"] == site.skipped
