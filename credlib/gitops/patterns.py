@@ -28,7 +28,8 @@ _COMPILED = tuple((rule_id, re.compile(r"(?<![A-Za-z0-9_-])" + rx)) for rule_id,
 
 # Long random-looking tokens: at least 32 characters of a key alphabet with high Shannon entropy.
 _TOKEN = re.compile(r"(?<![A-Za-z0-9_+/=-])[A-Za-z0-9_+/=-]{32,}(?![A-Za-z0-9_+/=-])")
-ENTROPY_THRESHOLD = 4.0
+# Above 4.0 on purpose: hex digests (git SHAs, sha256) top out at exactly 4 bits per character.
+ENTROPY_THRESHOLD = 4.2
 # ``sk-`` also starts ordinary words ("sk-learn-contrib-..."): these rules also need a random tail.
 _NEEDS_RANDOMNESS = frozenset({"anthropic-api-key", "openai-project-key", "relay-sk-key"})
 
