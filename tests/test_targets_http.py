@@ -244,3 +244,16 @@ def test_cliproxy_wrong_management_key(tmp_path: Path, cliproxy_admin: CliProxyA
     p = run(cliproxy_target(cliproxy_admin, key="mgmt-wrong-123456789"), [cred("Relay")], new_state(tmp_path))
     assert p.action == "error" and "HTTP 401" in (p.error or "")
     assert "mgmt-wrong-123456789" not in (p.error or "")
+
+
+@pytest.mark.parametrize("family", ["new-api", "one-api", "done-hub"])
+def test_channel_lists_are_read_across_pages(
+    tmp_path: Path, newapi_admin: Callable[..., NewApiAdmin], family: str
+) -> None:
+    admin = newapi_admin(family)
+    for i in range(23):
+        admin.add_channel(name=f"hand {i}", type=1, key=f"k{i}", base_url="https://h.example")
+    admin.add_channel(name="Alpha", type=1, key="old", base_url="https://old.example")
+    p = run(channel_target(admin), [cred("Alpha")], new_state(tmp_path))
+    # Found on the last page: updated in place, not created a second time.
+    assert [c.op for c in p.changes] == ["~"] and len(admin.channels) == 24
