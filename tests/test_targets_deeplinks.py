@@ -234,3 +234,24 @@ def test_plan_shows_only_new_or_changed_links(tmp_path: Path) -> None:
 
 def test_redact_link_hides_the_query() -> None:
     assert redact_link("ccswitch://v1/import?apiKey=sk-1234567890") == "ccswitch://v1/import?…"
+
+
+def test_open_link_hands_the_link_to_the_os_opener(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from credlib.exports.deliveries.deeplink import open_link
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "opened"
+    opener = bin_dir / ("open" if sys.platform == "darwin" else "xdg-open")
+    opener.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {record}\n')
+    opener.chmod(0o700)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    open_link("ccswitch://v1/import?resource=provider")
+    assert record.read_text() == "ccswitch://v1/import?resource=provider"
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    from credlib.errors import MissingToolError
+
+    with pytest.raises(MissingToolError):
+        open_link("ccswitch://v1/import")
