@@ -145,14 +145,15 @@ def test_chunked_request_body_is_read(relay: Relay, relay_key: str) -> None:
 
 
 def test_many_concurrent_connections(relay_factory: Callable[..., Relay]) -> None:
-    relay = relay_factory(latency_s=0.2)
+    relay = relay_factory(latency_s=0.5)
     key = fake_key()
     relay.add_key(key)
     results: list[int] = []
     lock = threading.Lock()
+    client = httpx.Client(headers=bearer(key), timeout=20, limits=httpx.Limits(max_connections=100))
 
     def call() -> None:
-        r = httpx.get(relay.url + "/v1/models", headers=bearer(key), timeout=5)
+        r = client.get(relay.url + "/v1/models")
         with lock:
             results.append(r.status_code)
 
@@ -161,16 +162,17 @@ def test_many_concurrent_connections(relay_factory: Callable[..., Relay]) -> Non
     for t in threads:
         t.start()
     for t in threads:
-        t.join(10)
+        t.join(20)
+    client.close()
     assert results == [200] * 60
-    # 60 answers of 0.2 s each overlapped: the server does not serialise them.
-    assert time.monotonic() - t0 < 2.0
+    # Served one after another, 60 answers of 0.5 s would take 30 s.
+    assert time.monotonic() - t0 < 10.0
     events = sorted([(e.t_start, 1) for e in relay.log] + [(e.t_end, -1) for e in relay.log])
     in_flight = peak = 0
     for _, step in events:
         in_flight += step
         peak = max(peak, in_flight)
-    assert peak >= 10
+    assert peak >= 20
 
 
 def test_stop_is_prompt_with_open_stream_and_held_request(relay_factory: Callable[..., Relay]) -> None:
@@ -202,7 +204,7 @@ def test_stop_is_prompt_with_open_stream_and_held_request(relay_factory: Callabl
     time.sleep(0.3)
     t0 = time.monotonic()
     relay.stop()
-    assert time.monotonic() - t0 < 2.0
+    assert time.monotonic() - t0 < 3.0
     for t in threads:
         t.join(3)
         assert not t.is_alive()
