@@ -173,9 +173,12 @@ def _single_file(path: str | Path, name: str | None = None) -> tuple[Path, Confi
 
 
 def _validated_transform(
-    target: Path, change: Callable[[Any, dict[str, Any]], None]
+    target: Path, change: Callable[[Any, dict[str, Any]], None], *, header: str = ""
 ) -> Callable[[str], str | None]:
-    """A sops-edit transform: apply ``change`` to the round-trip doc and the plain data, validate both."""
+    """A sops-edit transform: apply ``change`` to the round-trip doc and the plain data, validate both.
+
+    ``header``: a comment line the file must start with (the schema modeline), added when missing.
+    """
     from credlib.yamledit import dump_yaml, load_plain, load_roundtrip
 
     def transform(text: str) -> str | None:
@@ -184,6 +187,8 @@ def _validated_transform(
         change(doc, plain)
         validate_data(plain, file=str(target))
         new_text = dump_yaml(doc)
+        if header and "yaml-language-server:" not in text.split("\n", 1)[0]:
+            new_text = header + "\n" + new_text
         if load_plain(new_text) != plain:  # the two views must agree, or we would write a surprise
             raise AssertionError("round-trip edit and plain edit disagree")
         return new_text
@@ -249,7 +254,7 @@ def add_credentials(path: str | Path, items: list[dict[str, Any]]) -> int:
         existing = load_config(path)
         probe = [*({"name": c.name, "id": c.id} for c in existing.credentials)]
         _check_new_names(probe, normalized, str(target))
-    sops.edit_with(target, _validated_transform(target, change))
+    sops.edit_with(target, _validated_transform(target, change, header=MODELINE))
     return len(items)
 
 

@@ -266,3 +266,13 @@ def test_missing_file_and_empty_directory(tmp_path: Path) -> None:
     assert "credlib init" in info.value.hint
     with pytest.raises(FileAccessError, match=r"no \*\.yaml"):
         store.load_config(tmp_path)
+
+
+def test_add_puts_modeline_on_a_file_without_one(project: Path) -> None:
+    path = project / "credentials.yaml"
+    sops.encrypt_new(path, {"version": 1, "credentials": [cred("First")]})
+    assert not path.read_text().startswith("# yaml-language-server")
+    store.add_credentials(path, [cred("Second")])
+    assert path.read_text().startswith(store.MODELINE + "\n")
+    store.add_credentials(path, [cred("Third")])
+    assert path.read_text().count("yaml-language-server") == 1
