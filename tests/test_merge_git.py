@@ -8,7 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.fixtures.env import fake_key, sops_binary
+import pytest
+
+from tests.fixtures.env import AgeIdentity, fake_key, sops_binary
 from tests.fixtures.git import GitProject, commit_all, run_credlib, run_git, sample_data
 
 
@@ -151,3 +153,78 @@ def test_merge_driver_refuses_non_credlib_side(tmp_path: Path, encrypted_file: C
     assert "their version of credentials.yaml is not a credlib file" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert ours.read_bytes() == before
+
+
+def test_recipient_added_on_the_other_side_survives_the_merge(
+    git_project: Callable[..., GitProject], other_identity: AgeIdentity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = _keys()
+    project = git_project(sample_data(keys))
+    alice, bob = project.clone("alice"), project.clone("bob")
+    assert run_credlib(alice, "recipients", "add", other_identity.recipient).returncode == 0
+    commit_all(alice, "new machine")
+    run_git(alice, "push", "-q")
+    bob_key = fake_key()
+    set_field(bob, "Relay 1", "api_key", bob_key)
+    commit_all(bob, "bob")
+
+    pull = run_git(bob, "pull", "--no-edit", check=False)
+    assert pull.returncode == 0, pull.stdout + pull.stderr
+    assert run_credlib(bob, "check").returncode == 0  # recipients match the merged .sops.yaml
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(other_identity.key_file))
+    assert (
+        decrypt(bob / "credentials.yaml")["credentials"][1]["api_key"] == bob_key
+    )  # the new machine reads it
+
+
+def test_recipient_removed_on_the_other_side_stays_removed(
+    git_project: Callable[..., GitProject],
+    other_identity: AgeIdentity,
+    age_identity: AgeIdentity,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    keys = _keys()
+    project = git_project(sample_data(keys))
+    alice = project.clone("alice")
+    assert run_credlib(alice, "recipients", "add", other_identity.recipient).returncode == 0
+    commit_all(alice, "second machine")
+    run_git(alice, "push", "-q")
+    bob = project.clone("bob")
+    assert run_credlib(alice, "recipients", "rm", other_identity.recipient).returncode == 0
+    commit_all(alice, "machine lost")
+    run_git(alice, "push", "-q")
+    set_field(bob, "Relay 2", "notes", "bob")
+    set_field(bob, "Relay 0", "api_key", fake_key())
+    commit_all(bob, "bob")
+
+    pull = run_git(bob, "pull", "--no-edit", check=False)
+    assert pull.returncode == 0, pull.stdout + pull.stderr
+    text = (bob / "credentials.yaml").read_text()
+    assert other_identity.recipient not in text
+    assert run_credlib(bob, "check").returncode == 0
+    assert decrypt(bob / "credentials.yaml")["credentials"][2]["notes"] == "bob"
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(other_identity.key_file))
+    out = subprocess.run(
+        [sops_binary(), "decrypt", str(bob / "credentials.yaml")], capture_output=True, check=False
+    )
+    assert out.returncode != 0  # the removed machine cannot read the merged file
+
+
+def test_add_add_merge_with_empty_base(
+    git_project: Callable[..., GitProject], tmp_path: Path, encrypted_file: Callable[..., Path]
+) -> None:
+    keys = _keys()
+    ours = encrypted_file(sample_data(keys))
+    theirs_keys = {**keys, "Relay 2": fake_key()}
+    theirs = encrypted_file(sample_data(theirs_keys), directory=tmp_path / "other")
+    base = tmp_path / "empty"
+    base.write_bytes(b"")
+    proc = run_credlib(
+        ours.parent, "git", "merge-driver", str(base), str(ours), str(theirs), "credentials.yaml"
+    )
+    assert proc.returncode == 1
+    assert "credentials[relay-2].api_key: added on both sides" in proc.stderr
+    for key in theirs_keys.values():
+        assert key not in proc.stderr
+    assert decrypt(ours)["credentials"][2]["api_key"] == keys["Relay 2"]

@@ -153,25 +153,47 @@ def _edit_into(ours_path: Path, display_name: str, merged: dict[str, Any]) -> bo
             shutil.rmtree(workdir)
 
 
-def _recipient_notes(base: _Side, ours: _Side, theirs: _Side) -> list[str]:
-    def recips(side: _Side) -> set[str]:
-        return sopsmeta.file_recipients(side.meta) if side.meta else set()
+def _recipients(side: _Side) -> set[str]:
+    return sopsmeta.file_recipients(side.meta) if side.meta else set()
 
-    b, o, t = recips(base), recips(ours), recips(theirs)
-    if o == t or t == b:
-        return []
-    notes = []
-    if t - o:
-        notes.append(
-            f"the other side added recipient(s) {', '.join(sorted(t - o))}: run `sops updatekeys -y`"
-            " (or `credlib recipients add`) once .sops.yaml is merged"
-        )
-    if o - t and b - t:
-        notes.append(
-            f"the other side removed recipient(s) {', '.join(sorted(o - t))}: run `credlib recipients rm`"
-            " again to update the keys and rotate the data key"
-        )
-    return notes
+
+def merged_recipients(base: set[str], ours: set[str], theirs: set[str]) -> set[str]:
+    """Our recipients with their side's additions and removals applied (a removal wins)."""
+    if not base:
+        return ours | theirs
+    return (ours | (theirs - base)) - (base - theirs)
+
+
+def _rekey(ours_path: Path, display_name: str, recipients: set[str], *, rotate: bool) -> None:
+    """Re-encrypt the data key of OURS for ``recipients`` (and rotate it when someone was removed).
+
+    `.sops.yaml` may not be merged yet when git runs us, so sops gets a private one-rule config naming
+    exactly the merged recipients (through SOPS_CONFIG, for this call only).
+    """
+    from credlib import sops
+
+    workdir = Path(tempfile.mkdtemp(prefix=".credlib-merge-", dir=ours_path.parent))
+    saved = os.environ.get("SOPS_CONFIG")
+    try:
+        config = workdir / "sops-config.yaml"
+        rule = "creation_rules:\n  - age: " + ",".join(sorted(recipients)) + "\n"
+        config.write_text(rule, encoding="utf-8")
+        work = workdir / (Path(display_name).name or "credentials.yaml")
+        if work.suffix not in (".yaml", ".yml"):
+            work = work.with_name(work.name + ".yaml")
+        shutil.copyfile(ours_path, work)
+        os.environ["SOPS_CONFIG"] = str(config.resolve())
+        sops.updatekeys(work)
+        if rotate:
+            sops.rotate(work)
+        os.replace(work, ours_path)
+    finally:
+        if saved is None:
+            os.environ.pop("SOPS_CONFIG", None)
+        else:
+            os.environ["SOPS_CONFIG"] = saved
+        with contextlib.suppress(OSError):
+            shutil.rmtree(workdir)
 
 
 def merge_files(base: Path, ours: Path, theirs: Path, display: str | None = None) -> MergeOutcome:
@@ -182,7 +204,7 @@ def merge_files(base: Path, ours: Path, theirs: Path, display: str | None = None
     theirs_side = _read_side("their", theirs, name, may_be_empty=False)
     base_data, ours_data, theirs_data = _decrypt(base_side), _decrypt(ours_side), _decrypt(theirs_side)
 
-    outcome = MergeOutcome(notes=_recipient_notes(base_side, ours_side, theirs_side))
+    outcome = MergeOutcome()
     result = merge_documents(base_data, ours_data, theirs_data)
     outcome.conflicts = result.conflicts
     if not result.conflicts:
@@ -192,16 +214,29 @@ def merge_files(base: Path, ours: Path, theirs: Path, display: str | None = None
             validate_data(result.data, file=name)
         except ValidationError as exc:
             outcome.problems = [p.render() for p in exc.problems]
-    if result.data == ours_data:
-        return outcome
     if ours_data == base_data and not result.conflicts and ours_side.meta == base_side.meta:
-        # We changed nothing: their file, byte for byte (their ciphertext, their data key).
-        tmp = ours.with_name(ours.name + ".credlib-tmp")
-        tmp.write_bytes(theirs_side.raw)
-        os.replace(tmp, ours)
-        outcome.wrote = True
+        # We changed nothing: their file, byte for byte (their ciphertext, data key and recipients).
+        if theirs_side.raw != ours_side.raw:
+            tmp = ours.with_name(ours.name + ".credlib-tmp")
+            tmp.write_bytes(theirs_side.raw)
+            os.replace(tmp, ours)
+            outcome.wrote = True
         return outcome
-    outcome.wrote = _edit_into(ours, name, result.data)
+    if result.data != ours_data:
+        outcome.wrote = _edit_into(ours, name, result.data)
+    have = _recipients(ours_side)
+    want = merged_recipients(_recipients(base_side), have, _recipients(theirs_side))
+    if want and want != have:
+        removed = have - want
+        _rekey(ours, name, want, rotate=bool(removed))
+        outcome.wrote = True
+        if want - have:
+            outcome.notes.append(f"recipients added by the other side: {', '.join(sorted(want - have))}")
+        if removed:
+            outcome.notes.append(
+                f"recipients removed by the other side: {', '.join(sorted(removed))}; "
+                "the data key was rotated"
+            )
     return outcome
 
 
