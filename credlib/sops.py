@@ -575,14 +575,15 @@ def edit_interactive(path: str | Path, *, status_file: Path, editor: str) -> boo
             "CREDLIB_EDIT_FILE": str(target),
         })
         try:
-            proc = subprocess.run([find_sops(), "edit", str(work)], cwd=target.parent, env=env,
-                                  stderr=subprocess.PIPE, check=False)
+            # stdin/stdout/stderr stay the user's terminal: the editor and credlib's validation
+            # messages need it. Failures are therefore mapped from the exit code alone.
+            proc = subprocess.run([find_sops(), "edit", str(work)], cwd=target.parent, env=env, check=False)
         except FileNotFoundError:
             raise MissingToolError("sops is not installed", hint=INSTALL_HINT) from None
         if proc.returncode == 200:
             work.unlink()
             return False
-        raise_for(subprocess.CompletedProcess(proc.args, proc.returncode, b"", proc.stderr), target, "edit")
+        raise_for(subprocess.CompletedProcess(proc.args, proc.returncode, b"", b""), target, "edit")
     return True
 
 

@@ -77,19 +77,15 @@ def normalize_base_urls(text: str) -> str:
 
 
 def _ask_reopen() -> bool:
+    # sops hands its stdin (the user's terminal) to the editor, so the question goes there.
     if not sys.stdin.isatty():
         return False  # nobody to ask (scripted or piped run): give up and leave the file as it was
-    try:
-        tty = open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115 - closed below
-    except OSError:
-        return False
-    try:
-        tty.write("Re-open the editor to fix it? [Y/n] ")
-        tty.flush()
-        answer = tty.readline().strip().lower()
-    finally:
-        tty.close()
-    return answer in ("", "y", "yes")
+    sys.stderr.write("Re-open the editor to fix it? [Y/n] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    if not answer:
+        return False  # end of input
+    return answer.strip().lower() in ("", "y", "yes")
 
 
 def _interactive(buffer: Path) -> int:
@@ -111,9 +107,10 @@ def _interactive(buffer: Path) -> int:
             if normalized != text:
                 buffer.write_text(normalized, encoding="utf-8")
             return 0
-        sys.stderr.write("credlib: the edited file does not validate:\n")
-        for line in problems:
-            sys.stderr.write(f"  {line}\n")
+        if sys.stdin.isatty():  # otherwise credlib itself reports them once sops has exited
+            sys.stderr.write("credlib: the edited file does not validate:\n")
+            for line in problems:
+                sys.stderr.write(f"  {line}\n")
         if not _ask_reopen():
             buffer.write_bytes(original)
             _record(status, "invalid:\n" + "\n".join(problems))

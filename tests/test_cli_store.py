@@ -241,3 +241,47 @@ def test_every_command_has_json_flag() -> None:
     for command in ("init", "add", "edit", "rm", "rename", "set", "ls", "show", "copy", "schema"):
         res = run_credlib(command, "--help")
         assert res.code == 0 and "--json" in res.out, command
+
+
+def test_edit_reopens_until_valid(initialized: Path, tmp_path: Path) -> None:
+    """On a terminal, a file that does not validate re-opens the editor; the fixed save is kept."""
+    import pty
+
+    add(initialized, "Relay", "relay.example.com", fake_key())
+    counter = tmp_path / "count"
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import sys, pathlib\n"
+        f"c = pathlib.Path({str(counter)!r})\n"
+        "n = int(c.read_text()) if c.exists() else 0\n"
+        "c.write_text(str(n + 1))\n"
+        "p = sys.argv[-1]\n"
+        "t = open(p).read()\n"
+        "if n == 0:\n"
+        "    t = t.replace('name: Relay', 'name: Relay\\n      colour: red')\n"
+        "else:\n"
+        "    t = t.replace('      colour: red\\n', '').replace('name: Relay', 'name: Fixed')\n"
+        "open(p, 'w').write(t)\n"
+    )
+    master, slave = pty.openpty()
+    try:
+        os.write(master, b"y\n")  # the answer to "Re-open the editor?"
+        proc = subprocess.run(
+            [str(VENV_BIN / "credlib"), "-f", str(initialized), "edit"],
+            env={**os.environ, "EDITOR": f"{sys.executable} {editor}"},
+            stdin=slave,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert proc.returncode == 0, proc.stderr
+    assert "unknown field 'colour'" in proc.stderr and "Re-open the editor" in proc.stderr
+    assert counter.read_text() == "2"
+    names = [
+        r["name"] for r in json.loads(run_credlib("-f", str(initialized), "ls", "--json").out)["results"]
+    ]
+    assert names == ["Fixed"]
