@@ -78,7 +78,7 @@ def render(results: list[VerifyResult]) -> str:
     from credlib.output import render_table
 
     rows = [
-        [r.name, r.status, r.tested_as + ("*" if r.override else ""), r.model or "-", _latency(r), r.reason]
+        [r.name, r.status, r.tested_as + ("*" if r.override else ""), r.model or "-", _latency(r), r.short_reason]
         for r in results
     ]
     lines = [render_table(["NAME", "STATUS", "TYPE", "MODEL", "TIME", "REASON"], rows)]

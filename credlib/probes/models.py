@@ -177,7 +177,8 @@ async def fetch_models(engine: EngineLike, cred: Credential, tested_as: ApiType)
         return result
     result.models = _dedupe(result.models)
     how = " (Bearer auth; the native header was refused)" if session.bearer else ""
-    result.reason = f"{len(result.models)} models from GET {result.source}{how}"
+    count = len(result.models)
+    result.reason = f"{count} model{'' if count == 1 else 's'} from GET {result.source}{how}"
     return result
 
 

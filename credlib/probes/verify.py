@@ -70,6 +70,11 @@ class VerifyResult:
     def override(self) -> bool:
         return self.tested_as != self.api_type
 
+    @property
+    def short_reason(self) -> str:
+        """The reason without the override note (tables state the override once, below)."""
+        return self.reason.split(" [tested as ", 1)[0]
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "name": self.name,
@@ -119,7 +124,7 @@ async def verify_credential(
     listing = await fetch_models(engine, cred, tested_as)
     if listing.ok:
         checks.append(Check("models", "pass", listing.reason, listing.latency_ms))
-        checks.append(Check("shape", "pass", f"a {tested_as} model list", None))
+        checks.append(Check("shape", "pass", f"model list in {tested_as} format", None))
     else:
         checks.append(Check("models", "fail", listing.reason, listing.latency_ms, listing.status))
         if listing.status == "wrong_type":
@@ -166,7 +171,7 @@ async def verify_credential(
 
 def _reason(status: Status, checks: list[Check], n_models: int, model: str | None) -> str:
     if status == "ok":
-        parts = ["key accepted", f"{n_models} models"]
+        parts = ["key accepted", f"{n_models} model{'' if n_models == 1 else 's'}"]
         gen = next(c for c in checks if c.id == "generate")
         parts.append(f"{model} answered" if gen.status == "pass" else "no generation probe (no model known)")
         return "; ".join(parts)
