@@ -74,13 +74,14 @@ def _latency(result: VerifyResult) -> str:
     return f"{total} ms" if total else "-"
 
 
+def _type(result: VerifyResult) -> str:
+    return result.tested_as + ("*" if result.override else "")
+
+
 def render(results: list[VerifyResult]) -> str:
     from credlib.output import render_table
 
-    rows = [
-        [r.name, r.status, r.tested_as + ("*" if r.override else ""), r.model or "-", _latency(r), r.short_reason]
-        for r in results
-    ]
+    rows = [[r.name, r.status, _type(r), r.model or "-", _latency(r), r.short_reason] for r in results]
     lines = [render_table(["NAME", "STATUS", "TYPE", "MODEL", "TIME", "REASON"], rows)]
     overrides = sorted({(r.tested_as, r.api_type) for r in results if r.override})
     for tested, saved in overrides:
