@@ -44,10 +44,14 @@ def identity_file() -> Path:
 
 def recipients_in_identity_file(path: Path) -> list[str]:
     """Public recipients of every age identity in a keys.txt (derived, not trusted from comments)."""
+    return recipients_in_text(path.read_text(encoding="utf-8"))
+
+
+def recipients_in_text(text: str) -> list[str]:
     import pyrage
 
     out: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.replace(" ", "\n").splitlines():
         line = line.strip()
         if line.startswith("AGE-SECRET-KEY-"):
             try:
@@ -130,9 +134,16 @@ def init_project(credentials_path: Path, *, extra_recipients: tuple[str, ...] = 
     report = InitReport(directory=directory)
 
     key_file = identity_file()
-    recips, created = ensure_identity(key_file)
-    report.identity_file = str(key_file)
-    (report.created if created else report.kept).append(str(key_file))
+    inline = recipients_in_text(os.environ.get("SOPS_AGE_KEY", ""))
+    if inline and not key_file.exists():
+        # The user keeps the identity in $SOPS_AGE_KEY: use it, create no file.
+        recips = inline
+        report.identity_file = "$SOPS_AGE_KEY"
+        report.kept.append("$SOPS_AGE_KEY")
+    else:
+        recips, created = ensure_identity(key_file)
+        report.identity_file = str(key_file)
+        (report.created if created else report.kept).append(str(key_file))
     report.recipients = [*recips, *(r for r in extra_recipients if r not in recips)]
 
     sops_yaml = directory / ".sops.yaml"

@@ -285,3 +285,17 @@ def test_edit_reopens_until_valid(initialized: Path, tmp_path: Path) -> None:
         r["name"] for r in json.loads(run_credlib("-f", str(initialized), "ls", "--json").out)["results"]
     ]
     assert names == ["Fixed"]
+
+
+def test_init_with_inline_identity_creates_no_key_file(
+    proj: Path, monkeypatch: pytest.MonkeyPatch, age_identity: object
+) -> None:
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE")
+    monkeypatch.setenv("SOPS_AGE_KEY", age_identity.secret)  # type: ignore[attr-defined]
+    res = run_credlib("init", "--json", cwd=proj)
+    assert res.code == 0, res
+    payload = json.loads(res.out)
+    assert payload["identity_file"] == "$SOPS_AGE_KEY"
+    assert payload["recipients"] == [age_identity.recipient]  # type: ignore[attr-defined]
+    assert not (Path(os.environ["XDG_CONFIG_HOME"]) / "sops" / "age" / "keys.txt").exists()
+    assert age_identity.secret not in res.out + res.err  # type: ignore[attr-defined]
