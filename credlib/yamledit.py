@@ -21,7 +21,7 @@ from typing import Any
 
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 # Plain scalars go-yaml (sops' emitter) writes without quotes, conservatively: anything else is quoted.
-_SAFE_PLAIN = re.compile(r"^[A-Za-z0-9_/@(][A-Za-z0-9 _./@()+,=~-]*$")
+_SAFE_PLAIN = re.compile(r"^[A-Za-z0-9_/(][A-Za-z0-9 _./@()+,=~-]*$")
 _YAML11_SPECIAL = re.compile(
     r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|"
     r"null|Null|NULL|~|[-+]?[0-9][0-9_.eE+-]*|\.inf|\.nan|[-+]?0[xob][0-9a-fA-F_]+|\d{4}-\d\d-\d\d.*)$"
