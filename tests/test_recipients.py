@@ -108,3 +108,27 @@ def test_ls_shows_recipients(encrypted_file: Callable[..., Path], age_identity: 
     proc = run_credlib(path.parent, "recipients", "ls")
     assert proc.returncode == 0
     assert age_identity.recipient in proc.stdout
+
+
+def test_credentials_directory_layout(
+    tmp_path: Path, age_identity: AgeIdentity, other_identity: AgeIdentity
+) -> None:
+    from tests.fixtures.env import write_sops_config
+    from tests.test_check import encrypt_into
+
+    project = tmp_path / "team"
+    (project / "credentials.d").mkdir(parents=True)
+    write_sops_config(project, [age_identity.recipient])
+    encrypt_into(project, "credentials.d/a.yaml", sample_data({"Relay 0": fake_key()}, n=1))
+    encrypt_into(
+        project,
+        "credentials.d/b.yaml",
+        sample_data({"Relay 0": fake_key()}, n=1, base="https://other{i}.example.com"),
+    )
+    proc = run_credlib(project, "-f", "credentials.d", "recipients", "add", other_identity.recipient)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("a.yaml", "b.yaml"):
+        assert other_identity.recipient in (project / "credentials.d" / name).read_text()
+    check = run_credlib(project, "-f", "credentials.d", "check")
+    assert check.returncode == 1  # both files hold "Relay 0": names must be unique across the directory
+    assert "duplicate-name" in check.stdout and "recipients" not in check.stdout

@@ -118,3 +118,23 @@ def test_machine_config_errors_are_reported(tmp_path: Path) -> None:
         load_machine_config()
     text = info.value.message
     assert str(path) in text and "targets" in text and "bogus" in text
+
+
+def test_plan_and_apply_honour_the_machine_config(
+    encrypted_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    import json
+
+    path = encrypted_file(_data({f"Relay {i}": fake_key() for i in range(2)}))
+    out = tmp_path / "here.env"
+    _machine_file(f"skip_targets: [env-b]\npaths: {{env-a: {out}}}\n")
+    plan = run_credlib(path.parent, "plan", "--offline", "--json")
+    assert plan.returncode == 0, plan.stderr
+    assert [t["name"] for t in json.loads(plan.stdout)["targets"]] == ["env-a"]
+    applied = run_credlib(path.parent, "apply", "--offline", "--yes")
+    assert applied.returncode == 0, applied.stderr
+    assert (
+        out.exists()
+        and not (path.parent / "shared-a.env").exists()
+        and not (path.parent / "shared-b.env").exists()
+    )

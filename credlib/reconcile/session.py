@@ -48,10 +48,12 @@ class RunResult:
 def load(opts: RunOptions) -> Config:
     if opts.config is not None:
         return opts.config
+    from credlib.gitops.machine import apply_machine_config, load_machine_config
     from credlib.store import load_config
 
     config: Config = load_config(opts.file)
-    return config
+    # Which targets apply on this machine, and where they write, is per-machine config (SPEC §7).
+    return apply_machine_config(config, load_machine_config(opts.file))
 
 
 def state_key(opts: RunOptions, config: Config) -> str:
