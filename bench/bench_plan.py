@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 N_CREDENTIALS = 1000
-REPEATS = 3
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 MAX_RATIO = 3.0
 MAX_RSS_MB = 150.0
 TARGETS = (

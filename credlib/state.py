@@ -7,6 +7,7 @@ absolute path. Holds:
 - ``targets``:   target name -> {"hash": sha256 of what credlib last wrote, "written_at", ...}
 - ``deeplinks``: target name -> {credential id: sha256 of the link last issued}
 - ``owned``:     target name -> delivery-specific ownership records (e.g. upserted channel ids)
+- ``plan_cache``: target name -> hashes of a file target's inputs and files when it last matched
 Writes are atomic (temp file + fsync + rename, mode 0600). ``apply_lock`` is the exclusive lock that
 stops two applies at once.
 """
@@ -28,7 +29,7 @@ from credlib.errors import FileAccessError, LockedError
 from credlib.paths import state_dir
 
 STATE_VERSION = 1
-SECTIONS = ("verify", "telemetry", "targets", "deeplinks", "owned")
+SECTIONS = ("verify", "telemetry", "targets", "deeplinks", "owned", "plan_cache")
 
 
 def _key_for(credentials_path: str | Path) -> str:

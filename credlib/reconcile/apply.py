@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from credlib.reconcile import cache
 from credlib.reconcile.plan import ReconcilePlan, TargetOutcome, describe_error
 from credlib.redact import Scrubber
 from credlib.state import State
@@ -27,6 +28,8 @@ async def apply_target(
 
     if not outcome.pending or outcome.error is not None:
         return
+    if outcome.fingerprint is not None:
+        cache.forget(state, outcome.target)  # until this apply succeeds, the files are unknown
     if outcome.drift and not force:
         outcome.refused = drift_refusal(outcome)
         return
@@ -43,6 +46,8 @@ async def apply_target(
         return
     outcome.delivery = result
     outcome.applied = True
+    if outcome.fingerprint is not None:
+        cache.remember(state, outcome.target, outcome.fingerprint, result.paths, outcome.notes())
 
 
 async def apply_plan(

@@ -14,6 +14,7 @@ from typing import Any
 
 from credlib.errors import CredlibError, NotFoundError
 from credlib.model import Config, Credential, Target
+from credlib.reconcile import cache
 from credlib.reconcile.observe import Observations, Verdict
 from credlib.redact import Scrubber
 from credlib.state import State
@@ -32,6 +33,8 @@ class TargetOutcome:
     skipped: str | None = None  # a reason this target was not planned (e.g. --offline and HTTP)
     applied: bool = False  # apply wrote it
     refused: str | None = None  # apply declined (drift without --force)
+    fingerprint: str | None = None  # file targets: hash of everything the rendering depends on
+    cached: bool = False  # known up to date without rendering (see credlib.reconcile.cache)
 
     @property
     def name(self) -> str:
@@ -132,7 +135,8 @@ async def plan_target(
 
     outcome = TargetOutcome(target)
     try:
-        if offline and resolve_type(target).delivery == "http":
+        ttype = resolve_type(target)
+        if offline and ttype.delivery == "http":
             outcome.skipped = "delivered over HTTP; not contacted with --offline"
             return outcome
         selected: list[Credential] = list(select_credentials(target, config.credentials))
@@ -143,16 +147,43 @@ async def plan_target(
                 outcome.excluded.append(verdict)
             else:
                 kept.append(cred)
-        rendering = render_target(target, kept, base_dir=base_dir_of(config))
+        base_dir = base_dir_of(config)
+        if ttype.delivery == "file":
+            outcome.fingerprint = cache.inputs_fingerprint(target, kept, base_dir)
+            record = cache.lookup(state, target, outcome.fingerprint)
+            if record is not None:
+                outcome.delivery = up_to_date(target, record)
+                outcome.cached = True
+                return outcome
+        rendering = render_target(target, kept, base_dir=base_dir)
         outcome.delivery = await plan_delivery(target, rendering, state, engine)
         err = getattr(outcome.delivery, "error", None)
         if err:
             outcome.error = scrub(str(err))
+        if outcome.fingerprint is not None:
+            if outcome.action == "noop":
+                cache.remember(state, target, outcome.fingerprint, outcome.delivery.paths, outcome.notes())
+            else:
+                cache.forget(state, target)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
         outcome.error = describe_error(exc, scrub)
     return outcome
+
+
+def up_to_date(target: Target, record: dict[str, Any]) -> Any:
+    """The plan the exports layer would have returned for an unchanged file target."""
+    from credlib.exports.targetplan import TargetPlan
+
+    return TargetPlan(
+        name=target.name,
+        type=target.type,
+        action="noop",
+        delivery="file",
+        paths=list(record.get("files", {})),
+        notes=[str(n) for n in record.get("notes", [])],
+    )
 
 
 def base_dir_of(config: Config) -> Path | None:

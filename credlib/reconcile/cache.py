@@ -1,0 +1,99 @@
+"""Skip re-planning a file target whose inputs and files are exactly as when it last matched.
+
+Planning a file target renders its template, parses the tool's file, merges and dumps it; for large
+YAML configs that is most of a plan's time. When nothing that goes into it has changed since a plan
+found the target up to date (or apply wrote it) — the same credentials (key included, hashed), the same
+target definition, the same templates and export code — and none of its files changed on disk since,
+the result is known: no change. Any difference anywhere falls back to the full plan, so a hit can
+only ever say "noop" where the full plan would too. Records hold hashes only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from credlib.model import Credential, Target
+from credlib.state import State, sha256_text
+
+SECTION = "plan_cache"
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """Hash of the shipped templates and the export code: an upgrade invalidates every record."""
+    import credlib
+    from credlib.exports import jinja
+
+    digest = hashlib.sha256(credlib.__version__.encode())
+    roots = [Path(jinja.__file__).parent, *jinja.template_dirs()]
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".j2")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _user_template(target: Target, base_dir: Path | None) -> str:
+    if not target.template:
+        return ""
+    path = Path(target.template).expanduser()
+    if not path.is_absolute():
+        path = (base_dir or Path.cwd()) / path
+    try:
+        return sha256_text(path.read_bytes())
+    except OSError:
+        return "missing"
+
+
+def inputs_fingerprint(target: Target, kept: Sequence[Credential], base_dir: Path | None) -> str:
+    payload = {
+        "code": code_fingerprint(),
+        "target": dataclasses.asdict(target),
+        "template": _user_template(target, base_dir),
+        "base_dir": str(base_dir or Path.cwd()),
+        "credentials": [dataclasses.asdict(c) for c in kept],
+    }
+    return sha256_text(json.dumps(payload, sort_keys=True, default=str))
+
+
+def _file_hash(path: str) -> str | None:
+    try:
+        return sha256_text(Path(path).read_bytes())
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return "unreadable"
+
+
+def lookup(state: State, target: Target, fingerprint: str) -> dict[str, Any] | None:
+    """The record if it still holds: same inputs, every file as it was."""
+    record = state.get(SECTION, target.name)
+    if not isinstance(record, dict) or record.get("inputs") != fingerprint:
+        return None
+    files = record.get("files")
+    if not isinstance(files, dict) or not files:
+        return None
+    if any(_file_hash(path) != digest for path, digest in files.items()):
+        return None
+    return record
+
+
+def remember(
+    state: State, target: Target, fingerprint: str, paths: Sequence[str], notes: Sequence[str]
+) -> None:
+    """Record that the target's files, as they are now, match what ``fingerprint``'s inputs render."""
+    files = {p: _file_hash(p) for p in paths}
+    if not files or any(h in (None, "unreadable") for h in files.values()):
+        forget(state, target)
+        return
+    state.record(SECTION, target.name, {"inputs": fingerprint, "files": files, "notes": list(notes)})
+
+
+def forget(state: State, target: Target) -> None:
+    state.section(SECTION).pop(target.name, None)
