@@ -93,6 +93,7 @@ def recall(creds: Sequence[Credential], state: State) -> Observations:
 async def observe(engine: Any, creds: Sequence[Credential], state: State) -> Observations:
     """Verify every key and read every telemetry endpoint (concurrently, through the engine's
     per-origin limiter), record both in state, and return the verdicts."""
+    from credlib.output import progress
     from credlib.probes.verify import verify_many
     from credlib.telemetry import fetch_many
 
@@ -100,7 +101,12 @@ async def observe(engine: Any, creds: Sequence[Credential], state: State) -> Obs
     obs = Observations(offline=False)
     if not creds:
         return obs
-    verified, observed = await asyncio.gather(verify_many(engine, creds), fetch_many(engine, creds))
+    # One bar on stderr for both (it appears only when the run takes over a second).
+    with progress(2 * len(creds), "verifying keys, reading telemetry") as bar:
+        verified, observed = await asyncio.gather(
+            verify_many(engine, creds, progress=lambda _result: bar.advance()),
+            fetch_many(engine, creds, lambda _cred, _result: bar.advance()),
+        )
     checked_at = now_iso()
     for cred, result in zip(creds, verified, strict=True):
         record = dict(result.to_json())
