@@ -204,3 +204,42 @@ def test_models_paginated(relay: Relay) -> None:
     assert bad.status_code == 400 and bad.json()["type"] == "error"
     one = httpx.get(url + "/claude-haiku-4-5", headers=anthropic_headers(key)).json()
     assert one["type"] == "model" and one["id"] == "claude-haiku-4-5"
+
+
+def test_extended_thinking_block_precedes_the_answer(relay: Relay, relay_key: str) -> None:
+    # Claude Code 2.1 asks for thinking with budget max_tokens - 1 (research §10 traffic).
+    body = message_body(stream=True, thinking={"type": "enabled", "budget_tokens": 31999})
+    r = httpx.post(relay.url + "/v1/messages?beta=true", json=body, headers=anthropic_headers(relay_key))
+    events = sse_events(r.text)
+    starts = [d["content_block"] for n, d in events if n == "content_block_start"]
+    assert [b["type"] for b in starts] == ["thinking", "text"]
+    deltas = [d["delta"] for n, d in events if n == "content_block_delta" and d["index"] == 0]
+    assert {d["type"] for d in deltas} == {"thinking_delta", "signature_delta"}
+    assert deltas[-1]["type"] == "signature_delta" and deltas[-1]["signature"]
+    text = "".join(d["delta"]["text"] for n, d in events if n == "content_block_delta" and d["index"] == 1)
+    assert text == "OK"
+    plain = httpx.post(
+        relay.url + "/v1/messages",
+        json=message_body(thinking={"type": "enabled", "budget_tokens": 1024}),
+        headers=anthropic_headers(relay_key),
+    ).json()
+    assert [b["type"] for b in plain["content"]] == ["thinking", "text"]
+
+
+def test_thinking_constraints_of_the_api(relay: Relay, relay_key: str) -> None:
+    r = httpx.post(
+        relay.url + "/v1/messages",
+        json=message_body(max_tokens=1024, thinking={"type": "enabled", "budget_tokens": 1024}),
+        headers=anthropic_headers(relay_key),
+    )
+    assert r.status_code == 400 and "budget_tokens" in r.json()["error"]["message"]
+    r = httpx.post(
+        relay.url + "/v1/messages",
+        json=message_body(
+            thinking={"type": "enabled", "budget_tokens": 1024},
+            tools=[PING_TOOL],
+            tool_choice={"type": "any"},
+        ),
+        headers=anthropic_headers(relay_key),
+    )
+    assert r.status_code == 400 and "tool_choice" in r.json()["error"]["message"]

@@ -107,6 +107,9 @@ def _messages_handler(relay: Relay) -> Any:
         tools = [t for t in tools_raw if isinstance(t, dict)] if isinstance(tools_raw, list) else []
         forced = _forced_tool(tools, body.get("tool_choice"))
         input_tokens = estimate_tokens(body.get("system"), body.get("messages"), tools)
+        thinking = _thinking(body, forced is not None)
+        if isinstance(thinking, RelayResponse):
+            return thinking
         if forced is not None:
             block: dict[str, Any] = {
                 "type": "tool_use",
@@ -125,7 +128,7 @@ def _messages_handler(relay: Relay) -> Any:
             "type": "message",
             "role": "assistant",
             "model": model,
-            "content": [block],
+            "content": [*thinking, block],
             "stop_reason": stop_reason,
             "stop_sequence": None,
             "usage": {
@@ -145,6 +148,24 @@ def _messages_handler(relay: Relay) -> Any:
     return handle
 
 
+THOUGHT = "The user asked for a short reply."
+
+
+def _thinking(body: dict[str, Any], forced_tool: bool) -> list[dict[str, Any]] | RelayResponse:
+    """The thinking block extended thinking adds before the answer (none when not asked for), or the
+    API's 400 for a budget it refuses."""
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "adaptive"):
+        return []
+    if thinking.get("type") == "enabled":
+        budget = thinking.get("budget_tokens")
+        if not isinstance(budget, int) or budget >= body["max_tokens"]:
+            return errors.anthropic_error(400, "`max_tokens` must be greater than `thinking.budget_tokens`.")
+    if forced_tool:
+        return errors.anthropic_error(400, "Thinking may not be enabled when tool_choice forces tool use.")
+    return [{"type": "thinking", "thinking": THOUGHT, "signature": new_id("Ev", 24)}]
+
+
 def _message_stream(message: dict[str, Any]) -> Iterator[bytes]:
     usage = message["usage"]
     start = {
@@ -160,6 +181,10 @@ def _message_stream(message: dict[str, Any]) -> Iterator[bytes]:
             opening = {**block, "input": {}}
             pieces = ["", *text_pieces(json.dumps(block["input"]))]
             deltas = [{"type": "input_json_delta", "partial_json": p} for p in pieces]
+        elif block["type"] == "thinking":
+            opening = {"type": "thinking", "thinking": "", "signature": ""}
+            deltas = [{"type": "thinking_delta", "thinking": p} for p in text_pieces(block["thinking"])]
+            deltas.append({"type": "signature_delta", "signature": block["signature"]})
         else:
             opening = {"type": "text", "text": ""}
             deltas = [{"type": "text_delta", "text": p} for p in text_pieces(block["text"])]
