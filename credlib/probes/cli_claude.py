@@ -33,6 +33,7 @@ from credlib.probes.cli_report import (
 from credlib.probes.http import EngineLike, Outcome, send
 from credlib.probes.shapes import messages_reply_ok
 from credlib.redact import Scrubber
+from credlib.urls import join_url
 
 CLAUDE_CODE_VERSION = "2.1.197"
 CLAUDE_BETAS = (
@@ -147,7 +148,8 @@ def _stream_broken(out: Outcome, problem: Failure) -> bool:
 
 async def run(engine: EngineLike, cred: Credential, model: str, report: CliReport) -> list[Failure]:
     scrub = Scrubber([cred.api_key])
-    url = endpoints.url(cred.base_url, "anthropic", "messages")
+    # Claude Code always appends /v1/messages to ANTHROPIC_BASE_URL, whatever the base ends in.
+    url = join_url(cred.base_url, "v1/messages")
     report.settings = {
         "ANTHROPIC_BASE_URL": cred.base_url,
         "ANTHROPIC_AUTH_TOKEN": KEY_PLACEHOLDER,

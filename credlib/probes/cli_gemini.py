@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import quote
 
 from credlib.model import Credential
-from credlib.probes import endpoints
 from credlib.probes.classify import Failure, model_missing
 from credlib.probes.cli_report import (
     KEY_PLACEHOLDER,
@@ -27,6 +26,7 @@ from credlib.probes.cli_report import (
 )
 from credlib.probes.http import EngineLike, Outcome, send
 from credlib.redact import Scrubber
+from credlib.urls import join_url
 
 GEMINI_CLI_VERSION = "0.61.0"
 SELECTED_TYPE = "settings.json security.auth.selectedType"
@@ -79,7 +79,8 @@ def _problem(out: Outcome, scrub: Scrubber) -> Failure | None:
 async def run(engine: EngineLike, cred: Credential, model: str, report: CliReport) -> list[Failure]:
     scrub = Scrubber([cred.api_key])
     model_path = quote(model.removeprefix("models/"), safe="-._")
-    url = endpoints.url(cred.base_url, "google", f"models/{model_path}:streamGenerateContent")
+    # Gemini CLI always appends /v1beta to GOOGLE_GEMINI_BASE_URL, whatever the base ends in.
+    url = join_url(cred.base_url, f"v1beta/models/{model_path}:streamGenerateContent")
     report.settings = {
         "GOOGLE_GEMINI_BASE_URL": cred.base_url,
         "GEMINI_API_KEY": KEY_PLACEHOLDER,
