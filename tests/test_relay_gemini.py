@@ -84,11 +84,22 @@ def test_stream_sse_as_gemini_cli_reads_it(relay: Relay, relay_key: str) -> None
     blocks = [b for b in r.text.split("\r\n\r\n") if b]
     chunks = [json.loads(b.removeprefix("data: ")) for b in blocks]
     assert all(b.startswith("data: ") for b in blocks)
-    text = "".join(p.get("text", "") for c in chunks for p in c["candidates"][0]["content"]["parts"])
-    assert text == "OK"
+    parts = [p for c in chunks for p in c["candidates"][0]["content"]["parts"]]
+    # includeThoughts on a thinking model: a thought part comes first, then the answer.
+    assert parts[0]["thought"] is True and parts[0]["text"]
+    assert "".join(p.get("text", "") for p in parts if not p.get("thought")) == "OK"
     assert "finishReason" not in chunks[0]["candidates"][0]
+    assert chunks[-1]["usageMetadata"]["thoughtsTokenCount"] > 0
     assert chunks[-1]["candidates"][0]["finishReason"] == "STOP"
     assert chunks[-1]["usageMetadata"]["totalTokenCount"] > 0
+
+
+def test_no_thoughts_without_include_thoughts_or_with_zero_budget(relay: Relay, relay_key: str) -> None:
+    url = relay.url + "/v1beta/models/gemini-2.5-flash:generateContent"
+    for config in ({}, {"thinkingConfig": {"includeThoughts": True, "thinkingBudget": 0}}):
+        body = httpx.post(url, json=gen_body(generationConfig=config), headers=goog(relay_key)).json()
+        assert body["candidates"][0]["content"]["parts"] == [{"text": "OK"}]
+        assert "thoughtsTokenCount" not in body["usageMetadata"]
 
 
 def test_stream_without_alt_is_one_json_array(relay: Relay, relay_key: str) -> None:

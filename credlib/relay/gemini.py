@@ -162,12 +162,16 @@ def _generate(
         done = complete(relay.reply, limit if isinstance(limit, int) else None)
         parts = [{"text": done.text}]
         finish, out_tokens = ("MAX_TOKENS" if done.truncated else "STOP"), done.output_tokens
-    usage = {
+    thoughts = _thoughts(model, config)
+    thought_tokens = estimate_tokens(thoughts[0]["text"]) if thoughts else 0
+    usage: dict[str, Any] = {
         "promptTokenCount": prompt_tokens,
         "candidatesTokenCount": out_tokens,
-        "totalTokenCount": prompt_tokens + out_tokens,
+        "totalTokenCount": prompt_tokens + out_tokens + thought_tokens,
         "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}],
     }
+    if thought_tokens:
+        usage["thoughtsTokenCount"] = thought_tokens
 
     def chunk(chunk_parts: list[dict[str, Any]], finish_reason: str | None) -> dict[str, Any]:
         candidate: dict[str, Any] = {"content": {"role": "model", "parts": chunk_parts}, "index": 0}
@@ -181,16 +185,27 @@ def _generate(
         }
 
     if action == "generateContent" or req.has_fault("no_stream"):
-        return RelayResponse.json(chunk(parts, finish))
+        return RelayResponse.json(chunk([*thoughts, *parts], finish))
+    pieces = [chunk(thoughts, None)] if thoughts else []
     if "text" in parts[0]:
-        pieces = [chunk(parts, None), chunk([{"text": ""}], finish)]
+        pieces += [chunk(parts, None), chunk([{"text": ""}], finish)]
     else:
-        pieces = [chunk(parts, finish)]
+        pieces += [chunk(parts, finish)]
     if req.query.get("alt") == "sse":
         return RelayResponse.stream(paced((sse_data(p, crlf=True) for p in pieces), relay.stream_delay_s))
     return RelayResponse.stream(
         paced(_json_array(pieces), relay.stream_delay_s), headers={"content-type": "application/json"}
     )
+
+
+def _thoughts(model: str, config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The thought summary part a thinking model sends first when ``includeThoughts`` asks for it."""
+    thinking = config.get("thinkingConfig") or {}
+    if not model_object(model).get("thinking") or thinking.get("includeThoughts") is not True:
+        return []
+    if thinking.get("thinkingBudget") == 0:
+        return []
+    return [{"text": "**Answering briefly**\n\nThe user asked for a short reply.", "thought": True}]
 
 
 def _json_array(pieces: list[dict[str, Any]]) -> Iterator[bytes]:
