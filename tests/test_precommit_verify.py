@@ -5,24 +5,29 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pytest
+
 from credlib.relay import Relay
 from tests.fixtures.env import fake_key
 from tests.fixtures.git import GitProject, commit_all, run_credlib, sample_data
 
-N = 300
+N = 300  # the large file
+SMALL = 50
 
 
-def _project(relay: Relay, git_project: Callable[..., GitProject]) -> tuple[GitProject, dict[str, str]]:
-    keys = {f"Relay {i}": fake_key() for i in range(N)}
+def _project(
+    relay: Relay, git_project: Callable[..., GitProject], n: int = SMALL
+) -> tuple[GitProject, dict[str, str]]:
+    keys = {f"Relay {i}": fake_key() for i in range(n)}
     for key in keys.values():
         relay.add_key(key)
-    return git_project(sample_data(keys, n=N, base=relay.url)), keys
+    return git_project(sample_data(keys, n=n, base=relay.url)), keys
 
 
 def test_one_change_in_a_large_file_verifies_one_credential(
     relay: Relay, git_project: Callable[..., GitProject]
 ) -> None:
-    project, keys = _project(relay, git_project)
+    project, keys = _project(relay, git_project, N)
     alice = project.clone("alice")
     from credlib import store
 
@@ -52,7 +57,7 @@ def test_nothing_changed_makes_no_request(relay: Relay, git_project: Callable[..
     relay.clear_log()
     proc = run_credlib(alice, "git", "verify-changed")
     assert proc.returncode == 0, proc.stderr
-    assert f"0 of {N} credential(s)" in proc.stderr
+    assert f"0 of {SMALL} credential(s)" in proc.stderr
     assert relay.log == []
 
 
@@ -85,3 +90,26 @@ def test_base_url_change_counts_as_changed(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert relay.log == [] and other.log
     assert "1 of" in proc.stderr
+
+
+def test_pre_push_refs_from_pre_commit_are_the_base(
+    relay: Relay, git_project: Callable[..., GitProject], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fixtures.git import run_git
+
+    project, _keys = _project(relay, git_project)
+    alice = project.clone("alice")
+    run_git(alice, "checkout", "-q", "-b", "feature")  # a new branch: no upstream yet
+    from credlib import store
+
+    new_key = fake_key()
+    relay.add_key(new_key)
+    store.set_field(alice / "credentials.yaml", "Relay 42", "api_key", new_key)
+    commit_all(alice, "rotate 42")
+    relay.clear_log()
+    remote_has = run_git(alice, "rev-parse", "origin/main").stdout.strip()
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", remote_has)
+    proc = run_credlib(alice, "git", "verify-changed", "--file", "credentials.yaml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"1 of {SMALL} credential(s) (changed since {remote_has})" in proc.stderr
+    assert {entry.key for entry in relay.log} == {new_key}

@@ -67,16 +67,24 @@ def merge_driver(base: Path, ours: Path, theirs: Path, path: str | None) -> int:
 
 @git.command("verify-changed")
 @click.option("--since", metavar="REF", help="Compare with REF instead of the upstream branch.")
+@click.option(
+    "--file", "file", metavar="PATH", help="Credentials file or directory (for hook `args:`; default: -f)."
+)
 @json_option
 @click.pass_obj
-def verify_changed(app: AppContext, since: str | None, as_json: bool) -> int:
-    """Verify only credentials whose key, base URL or type changed since the upstream branch."""
+def verify_changed(app: AppContext, since: str | None, file: str | None, as_json: bool) -> int:
+    """Verify only credentials whose key, base URL or type changed since the upstream branch.
+
+    The base is REF, else what the remote has (PRE_COMMIT_FROM_REF, set by pre-commit's pre-push
+    stage), else the upstream branch; with none of them every credential is verified.
+    """
     from credlib.gitops.changed import changed_since
     from credlib.gitops.verify_hook import verify_credentials
     from credlib.store import load_config
 
-    config = load_config(app.file)
-    changed = changed_since(config, Path(app.file), since)
+    path = file or app.file
+    config = load_config(path)
+    changed = changed_since(config, Path(path), since)
     results = verify_credentials(config, changed.credentials)
     failed = [r for r in results if not r.ok]
     if as_json:

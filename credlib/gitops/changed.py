@@ -7,6 +7,7 @@ read with `git show REF:PATH` and decrypted from memory, so nothing is checked o
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,9 +46,17 @@ def _old_credentials(ref: str, file: Path, root: Path) -> dict[str, tuple[str, s
     return {c.id: _identity(c) for c in old.credentials}
 
 
+def _pre_push_base() -> str | None:
+    """What the remote has, when pre-commit runs us as a pre-push hook (it exports the refs)."""
+    ref = os.environ.get("PRE_COMMIT_FROM_REF") or os.environ.get("PRE_COMMIT_SOURCE")
+    if not ref or set(ref) == {"0"}:
+        return None
+    return ref
+
+
 def changed_since(config: Config, credentials_path: Path, since: str | None = None) -> ChangedSet:
     root = repo_root(credentials_path.resolve())
-    ref = since or upstream_ref(root)
+    ref = since or _pre_push_base() or upstream_ref(root)
     everything = tuple(config.credentials)
     if ref is None:
         return ChangedSet(None, everything, len(everything), "no upstream branch: every credential")
