@@ -19,7 +19,7 @@ Start = Callable[..., LoopbackServer]
 # Server start times are taken in handler threads that share the GIL with the client and, on a
 # busy CI machine, a CPU with other test runs: a start can be logged this late. Window checks allow
 # it; the client-side check (taken at the transport, right after dispatch) allows only CLIENT_JITTER_S.
-JITTER_S = 0.1
+JITTER_S = 0.15
 CLIENT_JITTER_S = 0.01
 
 
@@ -141,13 +141,26 @@ def test_rate_window_bound_holds_and_is_not_needlessly_slow(loopback: Start) -> 
     limits = Limits(concurrency=4, burst=3, per_minute=600)  # 10/s
     n = 16
     transport = RecordingTransport()
-    started = time.monotonic()
-    run_all(Engine(limits, transport=transport), [server.url + f"/{i}" for i in range(n)])
-    elapsed = time.monotonic() - started
+
+    async def go() -> float:
+        async with Engine(limits, transport=transport) as eng:
+            # Open the connections first (TCP setup and a new server thread add noise to server
+            # times), then let the bucket refill before the measured run.
+            await asyncio.gather(
+                *(eng.request("GET", server.url + "/warm") for _ in range(limits.concurrency))
+            )
+            await asyncio.sleep(limits.burst / 10 + 0.2)
+            server.clear()
+            transport.starts.clear()
+            started = time.monotonic()
+            await asyncio.gather(*(eng.request("GET", server.url + f"/{i}") for i in range(n)))
+            return time.monotonic() - started
+
+    elapsed = run_sync(go())
     log = server.seen()
     assert len(log) == n and len(transport.starts) == n
-    assert_window_bound([s.start for s in log], limits, JITTER_S)
     assert_window_bound(transport.starts, limits, CLIENT_JITTER_S)
+    assert_window_bound([s.start for s in log], limits, JITTER_S)
     bound = theoretical_bound(n, 0.01, limits)  # (16 - 3) / 10 + 0.01 = 1.31 s
     assert elapsed >= (n - limits.burst) / 10 - CLIENT_JITTER_S
     assert elapsed < bound * 1.5 + 0.3, f"{elapsed:.2f} s for a {bound:.2f} s bound"
