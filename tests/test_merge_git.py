@@ -228,3 +228,47 @@ def test_add_add_merge_with_empty_base(
     for key in theirs_keys.values():
         assert key not in proc.stderr
     assert decrypt(ours)["credentials"][2]["api_key"] == keys["Relay 2"]
+
+
+def test_credentials_added_and_removed_on_both_sides(git_project: Callable[..., GitProject]) -> None:
+    from credlib import store
+
+    keys = _keys(4)
+    project = git_project(sample_data(keys, n=4))
+    alice, bob = project.clone("alice"), project.clone("bob")
+    alice_key, bob_key = fake_key(), fake_key()
+    store.add_credentials(
+        alice / "credentials.yaml",
+        [
+            {
+                "name": "Alice New",
+                "base_url": "https://alice.example.com/v1",
+                "api_key": alice_key,
+                "tags": ["a"],
+            }
+        ],
+    )
+    store.remove_credential(alice / "credentials.yaml", "Relay 3")
+    commit_all(alice, "alice adds and removes")
+    run_git(alice, "push", "-q")
+    store.add_credentials(
+        bob / "credentials.yaml",
+        [{"name": "Bob New", "base_url": "https://bob.example.com", "api_key": bob_key}],
+    )
+    set_field(bob, "Relay 0", "api_key", fake_key())
+    commit_all(bob, "bob adds")
+
+    pull = run_git(bob, "pull", "--no-edit", check=False)
+    assert pull.returncode == 0, pull.stdout + pull.stderr
+    creds = decrypt(bob / "credentials.yaml")["credentials"]
+    assert [c["name"] for c in creds] == ["Relay 0", "Relay 1", "Relay 2", "Alice New", "Bob New"]
+    assert creds[3] == {
+        "name": "Alice New",
+        "base_url": "https://alice.example.com",
+        "api_key": alice_key,
+        "tags": ["a"],
+    }
+    assert creds[4]["api_key"] == bob_key
+    text = (bob / "credentials.yaml").read_text()
+    assert alice_key not in text and bob_key not in text
+    assert run_credlib(bob, "check").returncode == 0
