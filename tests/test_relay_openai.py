@@ -320,3 +320,42 @@ def test_disabled_key_is_401(relay: Relay) -> None:
     r = httpx.post(relay.url + "/v1/chat/completions", json=chat_body(), headers=bearer(key))
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
     assert key not in r.text
+
+
+def test_reasoning_model_streams_a_reasoning_item_first(relay: Relay) -> None:
+    key = fake_key()
+    relay.add_key(key, models=["gpt-5.1-codex"])
+    body = {
+        "model": "gpt-5.1-codex",
+        "stream": True,
+        "input": "x",
+        "reasoning": {"summary": "auto"},
+        "include": ["reasoning.encrypted_content"],
+    }
+    events = sse_events(httpx.post(relay.url + "/v1/responses", json=body, headers=bearer(key)).text)
+    names = [n for n, _ in events]
+    assert names[:8] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.reasoning_summary_part.added",
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.done",
+        "response.reasoning_summary_part.done",
+    ]
+    assert names[8] == "response.output_item.done" and names[-1] == "response.completed"
+    reasoning = events[8][1]["item"]
+    assert reasoning["type"] == "reasoning" and reasoning["id"].startswith("rs_")
+    assert reasoning["summary"][0]["type"] == "summary_text" and reasoning["encrypted_content"]
+    final = events[-1][1]["response"]
+    assert [o["type"] for o in final["output"]] == ["reasoning", "message"]
+    assert final["usage"]["output_tokens_details"]["reasoning_tokens"] > 0
+    # A non-reasoning model ignores the reasoning request (as relays in front of it do).
+    relay.add_key(key, models=["gpt-4o-mini"])
+    plain = httpx.post(
+        relay.url + "/v1/responses",
+        json={**body, "model": "gpt-4o-mini", "stream": False},
+        headers=bearer(key),
+    ).json()
+    assert [o["type"] for o in plain["output"]] == ["message"]

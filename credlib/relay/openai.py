@@ -315,6 +315,8 @@ def _responses_handler(relay: Relay) -> Any:
                 "content": [{"type": "output_text", "text": done.text, "annotations": [], "logprobs": []}],
             }
             out_tokens, truncated = done.output_tokens, done.truncated
+        reasoning_items = _reasoning_items(model, body)
+        reasoning_tokens = sum(estimate_tokens(r["summary"]) for r in reasoning_items)
         response = {
             "id": new_id("resp_"),
             "object": "response",
@@ -325,7 +327,7 @@ def _responses_handler(relay: Relay) -> Any:
             "instructions": body.get("instructions"),
             "max_output_tokens": limit,
             "model": model,
-            "output": [item],
+            "output": [*reasoning_items, item],
             "parallel_tool_calls": body.get("parallel_tool_calls", True),
             "previous_response_id": body.get("previous_response_id"),
             "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
@@ -339,9 +341,9 @@ def _responses_handler(relay: Relay) -> Any:
             "usage": {
                 "input_tokens": input_tokens,
                 "input_tokens_details": {"cached_tokens": 0},
-                "output_tokens": out_tokens,
-                "output_tokens_details": {"reasoning_tokens": 0},
-                "total_tokens": input_tokens + out_tokens,
+                "output_tokens": out_tokens + reasoning_tokens,
+                "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+                "total_tokens": input_tokens + out_tokens + reasoning_tokens,
             },
             "user": None,
             "metadata": body.get("metadata") or {},
@@ -352,6 +354,23 @@ def _responses_handler(relay: Relay) -> Any:
         return RelayResponse.stream(paced(_responses_stream(response), relay.stream_delay_s), headers=headers)
 
     return handle
+
+
+def _reasoning_items(model: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The reasoning item a reasoning model (o-series, gpt-5) puts first in ``output``; its summary only
+    when ``reasoning.summary`` asks for one, its encrypted content only when ``include`` does."""
+    reasoning = body.get("reasoning")
+    if not _REASONING_MODEL.match(model) or not isinstance(reasoning, dict):
+        return []
+    summary = []
+    if reasoning.get("summary") in ("auto", "concise", "detailed"):
+        summary = [
+            {"type": "summary_text", "text": "**Answering briefly**\n\nThe user asked for a short reply."}
+        ]
+    item: dict[str, Any] = {"type": "reasoning", "id": new_id("rs_"), "summary": summary}
+    if "reasoning.encrypted_content" in (body.get("include") or []):
+        item["encrypted_content"] = "gAAAAA" + new_id("", 48)
+    return [item]
 
 
 def _responses_stream(response: dict[str, Any]) -> Iterator[bytes]:
@@ -367,7 +386,16 @@ def _responses_stream(response: dict[str, Any]) -> Iterator[bytes]:
     yield event("response.created", response=start)
     yield event("response.in_progress", response=start)
     for index, item in enumerate(response["output"]):
-        if item["type"] == "function_call":
+        if item["type"] == "reasoning":
+            yield event("response.output_item.added", output_index=index, item={**item, "summary": []})
+            for sindex, part in enumerate(item["summary"]):
+                ids = {"item_id": item["id"], "output_index": index, "summary_index": sindex}
+                yield event("response.reasoning_summary_part.added", **ids, part={**part, "text": ""})
+                for piece in text_pieces(part["text"]):
+                    yield event("response.reasoning_summary_text.delta", **ids, delta=piece)
+                yield event("response.reasoning_summary_text.done", **ids, text=part["text"])
+                yield event("response.reasoning_summary_part.done", **ids, part=part)
+        elif item["type"] == "function_call":
             yield event(
                 "response.output_item.added",
                 output_index=index,
