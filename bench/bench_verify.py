@@ -1,13 +1,13 @@
 """Benchmark: `verify` of 300 credentials spread over 30 local relay origins (50 ms latency each),
 limits concurrency 2 / burst 4 / per_minute 600.
 
-Pass criteria (issue 3): wall time at most 1.15x the limiter's theoretical bound for the same
-workload (``credlib.net.limiter.theoretical_bound``, computed in the same run from the requests
-actually made), and peak memory (max RSS of the process running verify) under 150 MB.
+Pass criteria (issue 3): wall time (median of 3 runs) at most 1.15x the limiter's theoretical
+bound for the same workload (``credlib.net.limiter.theoretical_bound``, computed in the same run
+from the requests actually made), and peak memory (max RSS of the process running verify) under 150 MB.
 
-The 30 relays run in a child process so their threads do not compete with the engine for the GIL
-and their memory is not counted as credlib's. ``run()`` returns one row per measurement; running the
-file prints them.
+Measured in-process around ``verify_many`` (the CLI's verify path minus decrypting the file, which is
+the store benchmark's subject). The 30 relays run in a child process so their threads do not compete
+with the engine for the GIL and their memory is not counted as credlib's. Rows follow bench/common.py.
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ import asyncio
 import json
 import resource
 import secrets
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import ROOT, result
 
 N_ORIGINS = 30
 PER_ORIGIN = 10
@@ -32,6 +33,7 @@ LATENCY_S = 0.05
 LIMITS = {"concurrency": 2, "burst": 4, "per_minute": 600}
 MAX_RATIO = 1.15
 MAX_RSS_MB = 150.0
+REPEATS = 3  # the median wall time is reported; every run is listed in the note
 
 _RELAY_HOST = f"""
 import sys
@@ -86,54 +88,54 @@ def run() -> list[dict[str, Any]]:
 
     limits = Limits(**LIMITS)
     proc, urls = _start_relays()
+    walls: list[float] = []
     try:
-        creds = [
-            Credential(
-                name=f"bench-{o}-{i}",
-                id=f"bench-{o}-{i}",
-                base_url=url,
-                api_key="sk-" + secrets.token_hex(16),
-                models=("gpt-4o-mini",),
-            )
-            for o, url in enumerate(urls)
-            for i in range(PER_ORIGIN)
-        ]
+        for _ in range(REPEATS):
+            creds = [
+                Credential(
+                    name=f"bench-{o}-{i}",
+                    id=f"bench-{o}-{i}",
+                    base_url=url,
+                    api_key="sk-" + secrets.token_hex(16),
+                    models=("gpt-4o-mini",),
+                )
+                for o, url in enumerate(urls)
+                for i in range(PER_ORIGIN)
+            ]
 
-        async def go() -> tuple[float, list[Any]]:
-            async with Engine(limits, timeout_s=20) as engine:
-                started = time.perf_counter()
-                results = await verify_many(engine, creds)
-                return time.perf_counter() - started, results
+            async def go(batch: list[Credential]) -> tuple[float, list[Any]]:
+                # A fresh engine per run: its limiter starts with full buckets, as a CLI run does.
+                async with Engine(limits, timeout_s=20) as engine:
+                    started = time.perf_counter()
+                    verified = await verify_many(engine, batch)
+                    return time.perf_counter() - started, verified
 
-        wall, results = asyncio.run(go())
+            wall, results = asyncio.run(go(creds))
+            walls.append(wall)
     finally:
         _stop_relays(proc)
 
+    wall = statistics.median(walls)
     ok = sum(1 for r in results if r.ok)
     per_origin: dict[str, int] = {}
-    for cred, result in zip(creds, results, strict=True):
-        made = sum(1 for c in result.checks if c.latency_ms is not None)
+    for cred, verified in zip(creds, results, strict=True):
+        made = sum(1 for c in verified.checks if c.latency_ms is not None)
         per_origin[cred.base_url] = per_origin.get(cred.base_url, 0) + made
     bound = theoretical_bound(list(per_origin.values()), LATENCY_S, limits)
     rss = _rss_mb()
-    ratio = wall / bound if bound else float("inf")
-    return [
-        {
-            "bench": "verify",
-            "workload": f"{len(creds)} credentials over {N_ORIGINS} origins, "
-            f"{LATENCY_S * 1000:.0f} ms latency, "
-            f"limits {LIMITS['concurrency']}/{LIMITS['burst']}/{LIMITS['per_minute']}",
-            "requests": sum(per_origin.values()),
-            "ok": ok,
-            "wall_s": round(wall, 3),
-            "bound_s": round(bound, 3),
-            "ratio": round(ratio, 3),
-            "max_ratio": MAX_RATIO,
-            "peak_rss_mb": round(rss, 1),
-            "max_rss_mb": MAX_RSS_MB,
-            "passed": ok == len(creds) and ratio <= MAX_RATIO and rss < MAX_RSS_MB,
-        }
-    ]
+    workload = (
+        f"{len(creds)} credentials over {N_ORIGINS} origins, {LATENCY_S * 1000:.0f} ms latency, limits "
+        f"{LIMITS['concurrency']}/{LIMITS['burst']}/{LIMITS['per_minute']}; {sum(per_origin.values())} "
+        f"requests, {ok} ok; median of runs {', '.join(f'{w:.2f}' for w in walls)} s"
+    )
+    time_row = result(
+        "verify wall time vs limiter bound", wall, limit=MAX_RATIO, unit="s", baseline=bound, note=workload
+    )
+    time_row["passed"] = time_row["passed"] and ok == len(creds)
+    rss_row = result(
+        "verify peak memory", rss, limit=MAX_RSS_MB, unit="MB", note="max RSS of the verifying process"
+    )
+    return [time_row, rss_row]
 
 
 if __name__ == "__main__":
