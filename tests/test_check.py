@@ -233,7 +233,7 @@ def test_check_is_fast_on_a_large_file(encrypted_file: Callable[..., Path]) -> N
     [result] = check_paths([path])
     elapsed = time.perf_counter() - start
     assert result.ok, [f.render() for f in result.findings][:3]
-    assert elapsed < 3.0, elapsed
+    assert elapsed < 5.0, elapsed  # ~1.5 s here; pure-Python YAML parsing dominates
 
 
 def test_missing_default_file(tmp_path: Path) -> None:
