@@ -289,6 +289,10 @@ class Engine:
             except (httpx.InvalidURL, ValueError):
                 raise NetError("protocol", call.scrub(f"{method} {log_url(url)}: invalid redirect")) from None
             if origin_of(nxt) != origin:
+                # Refuse rather than strip the auth headers and follow: a body may carry secrets
+                # too (HTTP upsert payloads hold keys, which no header stripping removes), an
+                # unauthenticated follow-up would come back as a misleading "auth failed", and the
+                # fix for the common case (http:// redirected to https://) is a better base URL.
                 raise NetError(
                     "redirect_blocked",
                     call.scrub(
