@@ -128,3 +128,30 @@ def test_no_key_in_plan_diff_json_or_state(setup: tuple[Project, Path, list[str]
             assert key.encode() not in path.read_bytes(), path
     # ...while the exports themselves do hold the keys.
     assert keys[0] in (project.root / "out" / ".env").read_text()
+
+
+@pytest.mark.parametrize(("answer", "code", "written"), [("yes", 0, True), ("no", 1, False), ("y", 1, False)])
+def test_apply_asks_on_a_terminal(
+    setup: tuple[Project, Path, list[str]], capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, answer: str, code: int, written: bool,
+) -> None:
+    import io
+
+    import click
+
+    project, file, _ = setup
+    tty = io.StringIO()
+    tty.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr("sys.stdin", tty)
+    asked: list[str] = []
+
+    def prompt(text: str, **_kw: object) -> str:
+        asked.append(text)
+        return answer
+
+    monkeypatch.setattr(click, "prompt", prompt)
+    got, out, _ = cli(capsys, "-f", str(file), "apply", "--offline")
+    assert got == code
+    assert asked and "Only 'yes' will be accepted" in asked[0]
+    assert (project.root / "out" / ".env").exists() is written
+    assert ("Apply cancelled." in out) is not written
