@@ -138,3 +138,17 @@ def test_plan_and_apply_honour_the_machine_config(
         and not (path.parent / "shared-a.env").exists()
         and not (path.parent / "shared-b.env").exists()
     )
+
+
+def test_sync_with_local_edits_in_the_way(git_project: Callable[..., GitProject]) -> None:
+    from credlib import store
+
+    project = git_project(_data({f"Relay {i}": fake_key() for i in range(2)}))
+    alice, bob = project.clone("alice"), project.clone("bob")
+    store.set_field(alice / "credentials.yaml", "Relay 0", "notes", "from alice")
+    commit_all(alice, "alice")
+    run_git(alice, "push", "-q")
+    store.set_field(bob / "credentials.yaml", "Relay 0", "notes", "uncommitted")
+    proc = run_credlib(bob, "sync", "--offline", "--yes")
+    assert proc.returncode == 1
+    assert "would be overwritten" in proc.stderr and "Traceback" not in proc.stderr

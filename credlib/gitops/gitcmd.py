@@ -36,9 +36,17 @@ def git(*args: str, cwd: Path | str | None = None, check: bool = True, timeout: 
     except subprocess.TimeoutExpired:
         raise GitError(f"git {args[0]} did not finish within {timeout:.0f} s") from None
     if check and proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else f'exit {proc.returncode}'}")
+        raise GitError(f"git {args[0]} failed: {_reason(proc.stderr or proc.stdout, proc.returncode)}")
     return proc.stdout
+
+
+def _reason(output: str, code: int) -> str:
+    """git's own explanation: its first `error:`/`fatal:` line (the last line is often just "Aborting")."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("error:", "fatal:")):
+            return line.split(":", 1)[1].strip()
+    return lines[-1] if lines else f"exit {code}"
 
 
 def repo_root(start: Path) -> Path:
