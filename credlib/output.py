@@ -41,6 +41,8 @@ def _is_tty(stream: Any) -> bool:
 
 def display_width(text: str) -> int:
     """Terminal columns: East Asian wide and full-width characters take two."""
+    if text.isascii():
+        return len(text)
     import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)

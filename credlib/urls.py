@@ -18,6 +18,7 @@ _ONLY_HTTP = "only http and https work"
 # Punctuation people paste around a URL: "(https://x/v1)." or "<https://x>".
 _LEADING_JUNK = "*('\"`[{<"
 _TRAILING_JUNK = "*)'\"`}]>.,;"
+_WHITESPACE = re.compile(r"\s")
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 # "host:port" or "host:port/path" without a scheme (an improvement on All API Hub, which rejects it).
 _HOST_PORT_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^/:?#\s\[\]]+):\d{1,5}(?:[/?#]|$)")
@@ -75,7 +76,7 @@ def normalize_base_url(url: str, api_type: ApiType = "openai-compatible") -> str
     text = _strip_wrapping(url)
     if not text:
         raise ValueError("base URL is empty")
-    if any(ch.isspace() for ch in text):
+    if _WHITESPACE.search(text):
         raise ValueError(f"base URL {display_url(url)!r} contains whitespace")
     if text.startswith(("?", "#", "/", "./", "../", ".")):
         raise ValueError(f"base URL {display_url(url)!r} must start with http://, https:// or a host name")

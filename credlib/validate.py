@@ -346,11 +346,12 @@ def validate_data(data: object, *, file: str, line_of: LineOf | None = None) -> 
     for i, raw in enumerate(clean.get("credentials", [])):
         if raw is None:
             continue
-        if isinstance(raw.get("name"), str):
-            identities.append((i, raw["name"], raw.get("id") or slug(raw["name"])))
         cred = _credential(chk, raw, i, defaults, file)
         if cred is not None:
             creds.append(cred)
+            identities.append((i, cred.name, cred.id))
+        elif isinstance(raw.get("name"), str):
+            identities.append((i, raw["name"], raw.get("id") or slug(raw["name"])))
     targets: list[Target] = []
     for i, raw in enumerate(clean.get("targets", [])):
         if raw is not None:
