@@ -234,3 +234,14 @@ def test_context_manager_and_restart() -> None:
     assert not relay.running
     with pytest.raises(RuntimeError):
         _ = relay.url
+
+
+def test_add_key_validates_its_fields(relay: Relay) -> None:
+    with pytest.raises(ValueError, match="flavor"):
+        relay.add_key(fake_key(), flavor="oneapi")
+    with pytest.raises(ValueError, match="models"):
+        relay.add_key(fake_key(), models="gpt-4o-mini")
+    with pytest.raises(TypeError):
+        relay.add_key(fake_key(), quotas=1)
+    spec = relay.add_key(fake_key(), models=["models/gemini-2.5-flash"])
+    assert spec.models == ["gemini-2.5-flash"]

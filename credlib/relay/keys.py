@@ -109,6 +109,16 @@ class KeySpec:
     has_payment_method: bool = True
     billing_balance: float | None = None  # some gateways add a `balance` field to the subscription
 
+    def __post_init__(self) -> None:
+        if self.flavor not in FLAVORS:
+            raise ValueError(f"flavor must be one of {', '.join(FLAVORS)}, not {self.flavor!r}")
+        if self.sub2api_mode not in ("quota_limited", "wallet", "subscription"):
+            raise ValueError(f"unknown sub2api_mode {self.sub2api_mode!r}")
+        if self.models is not None:
+            if isinstance(self.models, str) or not all(isinstance(m, str) for m in self.models):
+                raise ValueError("models must be a list of model names (or None for any model)")
+            self.models = [strip_model_prefix(m) for m in self.models]
+
     def serves(self, model: str) -> bool:
         return self.models is None or strip_model_prefix(model) in self.models
 

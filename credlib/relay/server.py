@@ -5,27 +5,22 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import re
-import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from credlib.relay import errors, faults
+from credlib.relay.connection import HOST, RelayHTTPServer, RelayRequestHandler
 from credlib.relay.faults import Fault, FaultBook
 from credlib.relay.generate import DEFAULT_REPLY
-from credlib.relay.keys import KeySpec, extract_key
-from credlib.relay.wire import BadJSON, Chunk, LogEntry, RelayRequest, RelayResponse
+from credlib.relay.keys import KeySpec
+from credlib.relay.wire import BadJSON, LogEntry, RelayRequest, RelayResponse
 
-HOST = "127.0.0.1"
 Handler = Callable[[RelayRequest], RelayResponse]
-MAX_REQUEST_BODY = 64 * 1024 * 1024
-IDLE_KEEPALIVE_S = 120.0
 STOP_JOIN_S = 5.0
 
 
@@ -46,7 +41,7 @@ class Route:
 
 
 @dataclass
-class _Plan:
+class Plan:
     """What the connection does for one request, decided before any byte is written."""
 
     response: RelayResponse | None
@@ -90,7 +85,7 @@ class Relay:
         self._stopping = threading.Event()
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
-        self._server: _Server | None = None
+        self._server: RelayHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._install_builtin_routes()
 
@@ -99,7 +94,7 @@ class Relay:
         if self._server is not None:
             return self
         self._stopping.clear()
-        server = _Server((HOST, self._port), _RequestHandler)
+        server = RelayHTTPServer((HOST, self._port), RelayRequestHandler)
         server.relay = self
         self._server = server
         self._thread = threading.Thread(
@@ -257,35 +252,43 @@ class Relay:
         """Exceptions raised inside route handlers (answered as 500), for tests to assert on."""
         return list(self._handler_errors)
 
-    def _record(self, entry: LogEntry) -> None:
+    # ---- used by the connection handler ------------------------------------------------------------
+    def record(self, entry: LogEntry) -> None:
         with self._log_cond:
             self._log.append(entry)
             self._log_cond.notify_all()
 
-    # ---- connections -------------------------------------------------------------------------------
-    def _track(self, conn: socket.socket, add: bool) -> None:
+    def note_error(self, text: str) -> None:
+        self._handler_errors.append(text)
+
+    def track(self, conn: socket.socket, add: bool) -> None:
         with self._conns_lock:
             if add:
                 self._conns.add(conn)
             else:
                 self._conns.discard(conn)
 
-    def _wait(self, seconds: float) -> bool:
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def pause(self, seconds: float) -> bool:
         """Sleeps ``seconds`` unless the relay stops first; True when it is still running."""
         if seconds <= 0:
             return not self._stopping.is_set()
         return not self._stopping.wait(seconds)
 
     # ---- dispatch ----------------------------------------------------------------------------------
-    def plan(self, req: RelayRequest) -> _Plan:
+    def plan(self, req: RelayRequest) -> Plan:
+        """What to do for ``req``: its faults, then its route."""
         taken = self._faults.take(req.method, req.path, req.key)
         delay = self.latency_s + sum(float(f.params.get("seconds", 0)) for f in taken if f.kind == "delay")
         for f in taken:
             if f.kind == "timeout":
                 hold = min(float(f.params.get("seconds", faults.TIMEOUT_CAP_S)), faults.TIMEOUT_CAP_S)
-                return _Plan(None, delay_s=delay, hold_s=hold)
+                return Plan(None, delay_s=delay, hold_s=hold)
             if f.kind == "drop":
-                return _Plan(None, delay_s=delay, drop=True)
+                return Plan(None, delay_s=delay, drop=True)
         req = replace(req, fault_params={f.kind: f.params for f in taken})
         protocol = errors.protocol_of(req.path, req.headers)
         try:
@@ -294,7 +297,7 @@ class Relay:
                 None,
             )
         except (ValueError, TypeError, KeyError) as exc:  # a fault set up with bad params
-            self._handler_errors.append(f"fault on {req.method} {req.path}: {type(exc).__name__}: {exc}")
+            self.note_error(f"fault on {req.method} {req.path}: {type(exc).__name__}: {exc}")
             response = errors.error_for(protocol, 500, f"relay fault error: {type(exc).__name__}")
         if response is None:
             response = self._route(req, protocol)
@@ -305,7 +308,7 @@ class Relay:
                 body = response.body
                 assert not isinstance(body, bytes)
                 response.body = faults.inject_stream_error(body, f, protocol, req.path)
-        return _Plan(response, delay_s=delay)
+        return Plan(response, delay_s=delay)
 
     def _route(self, req: RelayRequest, protocol: errors.Protocol) -> RelayResponse:
         route = self._find_route(req.method, req.path)
@@ -319,220 +322,5 @@ class Relay:
         except BadJSON as exc:
             return errors.error_for(protocol, 400, str(exc))
         except Exception as exc:  # a handler bug must not kill the connection thread silently
-            self._handler_errors.append(f"{req.method} {req.path}: {type(exc).__name__}: {exc}")
+            self.note_error(f"{req.method} {req.path}: {type(exc).__name__}: {exc}")
             return errors.error_for(protocol, 500, f"relay handler error: {type(exc).__name__}")
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 512
-    relay: Relay
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # socketserver prints a traceback to stderr by default; the relay keeps it to itself.
-        import traceback
-
-        self.relay._handler_errors.append(traceback.format_exc(limit=3))
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "credlib-relay"
-    sys_version = ""
-    timeout = IDLE_KEEPALIVE_S
-    server: _Server
-    _status: int
-    _logged: bool
-    _record: Callable[[], None]
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm and the
-        # client's delayed ACK add ~40 ms to every answer.
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.relay._track(self.connection, True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        except OSError:
-            pass
-        finally:
-            self.server.relay._track(self.connection, False)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Silent: request lines can carry ?key=... and the relay never prints keys.
-        return
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
-
-    # ---- request -----------------------------------------------------------------------------------
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            parts: list[bytes] = []
-            total = 0
-            while True:
-                size_line = self.rfile.readline(1024)
-                size = int(size_line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(parts)
-                total += size
-                if total > MAX_REQUEST_BODY:
-                    raise ValueError("request body too large")
-                parts.append(self.rfile.read(size))
-                self.rfile.readline(16)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_REQUEST_BODY:
-            raise ValueError("request body too large")
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _serve(self) -> None:
-        relay = self.server.relay
-        t_start = time.monotonic()
-        split = urlsplit(self.path)
-        path = split.path or "/"
-        query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        headers: dict[str, str] = {}
-        for name, value in self.headers.items():
-            lname = name.lower()
-            headers[lname] = f"{headers[lname]}, {value}" if lname in headers else value
-        key, style = extract_key(headers, query)
-        self._status = 0
-        self._logged = False
-        body = b""
-
-        def record() -> None:
-            # Called just before the last bytes go out, so a client that has its answer always finds
-            # the request in the log.
-            if self._logged:
-                return
-            self._logged = True
-            relay._record(
-                LogEntry(
-                    method=self.command,
-                    path=path,
-                    query=query,
-                    headers=headers,
-                    body=body if relay.log_bodies else b"",
-                    status=self._status,
-                    t_start=t_start,
-                    t_end=time.monotonic(),
-                    key=key,
-                )
-            )
-
-        self._record = record
-        try:
-            try:
-                body = self._read_body()
-            except (ValueError, OSError):
-                self.close_connection = True
-                self._write(errors.openai_error(413, "request body unreadable or too large"), None)
-                return
-            req = RelayRequest(self.command, path, query, headers, body, key, style)
-            plan = relay.plan(req)
-            if plan.delay_s and not relay._wait(plan.delay_s):
-                self._abort()
-                return
-            if plan.hold_s:
-                self._hold(plan.hold_s)
-                self._abort()
-                return
-            if plan.drop or plan.response is None:
-                self._abort()
-                return
-            self._write(plan.response, plan.response.truncate_after_chunks)
-        except OSError:
-            self.close_connection = True
-        finally:
-            record()
-
-    # ---- response ----------------------------------------------------------------------------------
-    def _abort(self) -> None:
-        """Closes the connection with no (further) bytes: the client sees a reset or a short read."""
-        self.close_connection = True
-        self._record()
-        with contextlib.suppress(OSError):
-            self.wfile.flush()
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    def _hold(self, seconds: float) -> None:
-        """Answers nothing until ``seconds`` pass, the relay stops or the client hangs up."""
-        relay = self.server.relay
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not relay._stopping.is_set():
-            try:
-                readable, _, _ = select.select([self.connection], [], [], 0.1)
-                if readable and not self.connection.recv(1, socket.MSG_PEEK):
-                    return
-            except (OSError, ValueError):
-                return
-
-    def _write(self, resp: RelayResponse, truncate_after: int | None) -> None:
-        """Sends ``resp``. Raises OSError when the client went away."""
-        relay = self.server.relay
-        head_only = self.command == "HEAD"
-        self._status = resp.status
-        self.send_response(resp.status, errors.reason(resp.status))
-        for name, value in resp.headers.items():
-            self.send_header(name, value)
-        if isinstance(resp.body, bytes):
-            self.send_header("Content-Length", str(len(resp.body)))
-            if head_only or not resp.body:
-                self._record()
-                self.end_headers()
-                return
-            self.end_headers()
-            if truncate_after is not None:
-                self.wfile.write(resp.body[: len(resp.body) // 2])
-                self._abort()
-                return
-            self._write_all(resp.body)
-            return
-        self.send_header("Transfer-Encoding", "chunked")
-        if head_only:
-            self._record()
-            self.end_headers()
-            return
-        self.end_headers()
-        self.wfile.flush()
-        for sent, (delay, data) in enumerate(_chunks(resp.body)):
-            if truncate_after is not None and sent >= truncate_after:
-                self._abort()
-                return
-            if not relay._wait(delay):
-                self._abort()
-                return
-            if data:
-                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-                self.wfile.flush()
-        if truncate_after is not None:
-            self._abort()
-            return
-        self._record()
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-
-    def _write_all(self, data: bytes) -> None:
-        view = memoryview(data)
-        step = 256 * 1024
-        for i in range(0, len(view), step):
-            if self.server.relay._stopping.is_set():
-                self._abort()
-                return
-            if i + step >= len(view):
-                self._record()
-            self.wfile.write(view[i : i + step])
-        self.wfile.flush()
-
-
-def _chunks(body: Iterable[Chunk]) -> Iterator[Chunk]:
-    yield from body
