@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -112,4 +115,51 @@ def test_pre_push_refs_from_pre_commit_are_the_base(
     proc = run_credlib(alice, "git", "verify-changed", "--file", "credentials.yaml")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"1 of {SMALL} credential(s) (changed since {remote_has})" in proc.stderr
+    assert {entry.key for entry in relay.log} == {new_key}
+
+
+def test_credlib_verify_hook_through_pre_commit_pre_push(
+    relay: Relay, git_project: Callable[..., GitProject], tmp_path: Path
+) -> None:
+    """pre-commit itself runs the shipped hook at the pre-push stage, with the refs it computes."""
+    from tests.fixtures.env import VENV_BIN
+    from tests.fixtures.git import run_git
+    from tests.test_precommit import _local_config
+
+    project, _keys = _project(relay, git_project)
+    alice = project.clone("alice")
+    from credlib import store
+
+    new_key = fake_key()
+    relay.add_key(new_key)
+    store.set_field(alice / "credentials.yaml", "Relay 7", "api_key", new_key)
+    commit_all(alice, "rotate 7")
+    relay.clear_log()
+    config = tmp_path / "pre-commit-config.yaml"
+    config.write_text(_local_config(["credlib-verify"]))
+    from_ref = run_git(alice, "rev-parse", "origin/main").stdout.strip()
+    to_ref = run_git(alice, "rev-parse", "HEAD").stdout.strip()
+    proc = subprocess.run(
+        [
+            str(VENV_BIN / "pre-commit"),
+            "run",
+            "-c",
+            str(config),
+            "--hook-stage",
+            "pre-push",
+            "--from-ref",
+            from_ref,
+            "--to-ref",
+            to_ref,
+            "credlib-verify",
+        ],
+        cwd=alice,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pc-home"), "PRE_COMMIT_COLOR": "never"},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Passed" in proc.stdout
     assert {entry.key for entry in relay.log} == {new_key}

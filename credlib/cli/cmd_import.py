@@ -19,7 +19,7 @@ from credlib.cli.options import json_option
     help="What FILE is: an All API Hub backup JSON, a CC Switch database, SQL export or config.json, "
     "or a .env file.",
 )
-@click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("source", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Show what would be added; write nothing.")
 @json_option
 @click.pass_obj
