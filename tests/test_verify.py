@@ -258,3 +258,21 @@ def test_empty_file(encrypted_file: EncryptedFile, capsys: pytest.CaptureFixture
     path = encrypted_file({"version": 1, "credentials": []})
     code, out, _err = cli(capsys, "-f", str(path), "verify", "--json")
     assert code == 0 and json.loads(out)["results"] == []
+
+
+def test_cli_json_shape_and_exit_code(project: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "-f", str(project["path"]), "verify", "Good Relay", "--cli", "all", "--json")
+    doc = json.loads(out)
+    (result,) = doc["results"]
+    assert [r["cli"] for r in result["cli"]] == ["claude-code", "codex", "gemini-cli"]
+    for report in result["cli"]:
+        assert {"cli", "verdict", "checks", "hints"} <= set(report)
+        assert report["verdict"] == "compatible", report
+        assert all({"id", "status", "detail", "latency_ms", "fix"} <= set(c) for c in report["checks"])
+    assert code == 0
+    assert_no_key(project["keys"], out, err)
+
+    code, out, err = cli(capsys, "-f", str(project["path"]), "verify", "Revoked", "--cli", "codex", "--json")
+    (result,) = json.loads(out)["results"]
+    assert code == 1 and result["cli"][0]["verdict"] == "incompatible"
+    assert result["cli"][0]["checks"][0]["fix"] == "check the key (credlib verify)"

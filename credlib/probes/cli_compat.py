@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from credlib.model import ApiType, Credential
 from credlib.probes import cli_claude, cli_codex, cli_gemini
@@ -52,23 +53,30 @@ def suggest_model(cli: str, candidates: list[str]) -> str | None:
     return next((m.removeprefix("models/") for m in candidates if fits(m)), None)
 
 
-async def _choose_model(
-    engine: EngineLike, cred: Credential, cli: str, model: str | None
-) -> tuple[str | None, str, list[str]]:
-    """(model, where it came from, the listed ids); the list is read only when it is needed."""
+@dataclass
+class _Choice:
+    model: str | None
+    source: str = ""
+    ids: list[str] = field(default_factory=list)
+    refusal: Failure | None = None  # the key was refused while listing models
+
+
+async def _choose_model(engine: EngineLike, cred: Credential, cli: str, model: str | None) -> _Choice:
+    """The model to probe with; the model list is read only when it is needed."""
     if model:
-        return model, "--model", []
+        return _Choice(model, "--model")
     own = suggest_model(cli, list(cred.models))
     if own:
-        return own, "the credential's models", list(cred.models)
+        return _Choice(own, "the credential's models", list(cred.models))
     listing = await fetch_models(engine, cred, _LIST_TYPE[cli])
     ids = listing.ids if listing.ok else []
     listed = suggest_model(cli, ids)
     if listed:
-        return listed, "suggested from the model list", ids
+        return _Choice(listed, "suggested from the model list", ids)
     if cred.default_model:
-        return cred.default_model, "the credential's first model (not of this CLI's family)", ids
-    return None, "", ids
+        return _Choice(cred.default_model, "the credential's first model (not of this CLI's family)", ids)
+    refused = listing.status in ("auth_failed", "forbidden", "no_quota")
+    return _Choice(None, ids=ids, refusal=Failure(listing.status, listing.reason) if refused else None)
 
 
 def _verdict(blocking: list[Failure]) -> Verdict:
@@ -90,16 +98,22 @@ async def check_cli(engine: EngineLike, cred: Credential, cli: str, model: str |
     if cli not in _RUNNERS:
         raise ValueError(f"unknown CLI {cli!r}; choose from {', '.join(CLI_NAMES)} or all")
     report = CliReport(cli=cli)
-    chosen, source, ids = await _choose_model(engine, cred, cli, model)
-    report.model, report.model_source = chosen, source
+    choice = await _choose_model(engine, cred, cli, model)
+    chosen = choice.model
+    report.model, report.model_source = chosen, choice.source
     if chosen is None:
-        report.check("model", "skip", "no model known and none could be listed", fix="pass --model")
-        report.verdict = "unknown"
+        if choice.refusal is not None:
+            # The CLI would meet the same refusal on its first request.
+            report.check("model", "fail", choice.refusal.reason, fix="check the key (credlib verify)")
+            report.verdict = "incompatible"
+        else:
+            report.check("model", "skip", "no model known and none could be listed", fix="pass --model")
+            report.verdict = "unknown"
         return report
-    report.check("model", "pass", f"{chosen} ({source})")
+    report.check("model", "pass", f"{chosen} ({choice.source})")
     blocking = await _RUNNERS[cli](engine, cred, chosen, report)
     if cli == "claude-code" and not blocking:
-        cli_claude.haiku_check(ids, chosen, report)
+        cli_claude.haiku_check(choice.ids, chosen, report)
     report.verdict = _verdict(blocking)
     report.hints = _hints(report)
     return report
