@@ -198,13 +198,16 @@ def _abs(path: str | Path) -> Path:
     return Path(path).expanduser().absolute()
 
 
-def _recipients_of(path: Path) -> list[str]:
-    """age recipients from the file's sops metadata (plaintext in the file; no decryption needed)."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return []
-    return re.findall(r"recipient:\s*(age1[0-9a-z]+)", text)
+def _recipients_of(source: Path | bytes) -> list[str]:
+    """age recipients from the sops metadata (plaintext in the file; no decryption needed)."""
+    if isinstance(source, bytes):
+        text = source.decode("utf-8", "replace")
+    else:
+        try:
+            text = source.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return []
+    return re.findall(r"recipient\W+(age1[0-9a-z]+)", text)
 
 
 def _identity_sources() -> list[str]:
@@ -240,7 +243,9 @@ def _first_line(stderr: str) -> str:
     return ""
 
 
-def raise_for(proc: subprocess.CompletedProcess[bytes], path: Path | None, action: str) -> None:
+def raise_for(
+    proc: subprocess.CompletedProcess[bytes], path: Path | None, action: str, *, content: bytes | None = None
+) -> None:
     """Map a failed sops run to a clear error (research §1.6). Never quotes values."""
     code = proc.returncode
     if code == 0:
@@ -249,7 +254,7 @@ def raise_for(proc: subprocess.CompletedProcess[bytes], path: Path | None, actio
     low = " ".join(stderr.lower().split())
     where = str(path) if path else "<stdin>"
     if code == 128 or "failed to get the data key" in low or "no identity matched" in low:
-        recips = _recipients_of(path) if path else []
+        recips = _recipients_of(path if path else content or b"")
         listed = ", ".join(recips) if recips else "(none readable)"
         raise NoMatchingKeyError(
             f"cannot {action} {where}: none of your age identities can decrypt it "
@@ -330,7 +335,7 @@ def decrypt_bytes(content: bytes, *, input_type: str = "yaml") -> dict[str, Any]
     )
     if proc.returncode != 0:
         _check_version_on_failure()
-        raise_for(proc, None, "decrypt")
+        raise_for(proc, None, "decrypt", content=content)
     return _loads_object(proc.stdout, None)
 
 

@@ -256,3 +256,12 @@ def test_sops_failure_message_never_has_values(
     with pytest.raises(sops.NoMatchingKeyError) as info:
         sops.set_value(path, ["credentials", 0, "api_key"], key)
     assert key not in info.value.render()
+
+
+def test_decrypt_bytes_to_someone_else_lists_recipients(
+    tmp_path: Path, other_identity: AgeIdentity
+) -> None:
+    path = encrypt_data(tmp_path / "credentials.yaml", doc(fake_key()), [other_identity.recipient])
+    with pytest.raises(sops.NoMatchingKeyError) as info:
+        sops.decrypt_bytes(path.read_bytes())
+    assert other_identity.recipient in info.value.message and "<stdin>" in info.value.message
