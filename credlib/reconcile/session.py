@@ -63,19 +63,11 @@ def state_key(opts: RunOptions, config: Config) -> str:
 
 @contextlib.asynccontextmanager
 async def open_engine(config: Config, opts: RunOptions) -> AsyncIterator[Any]:
+    """The one HTTP engine of the run (file targets never use it; the client opens no socket then)."""
     from credlib.net import engine_for
 
-    engine = engine_for(config, origin_overrides=dict(opts.origin_overrides))
-    if hasattr(engine, "__aenter__"):
-        async with engine as entered:
-            yield entered if entered is not None else engine
-    else:
-        try:
-            yield engine
-        finally:
-            closer = getattr(engine, "aclose", None)
-            if closer is not None:
-                await closer()
+    async with engine_for(config, origin_overrides=dict(opts.origin_overrides)) as engine:
+        yield engine
 
 
 async def _observe(config: Config, state: State, engine: Any, offline: bool) -> Observations:
