@@ -359,3 +359,53 @@ def test_cc_switch_sql_export_cannot_attach_files(target: Path, tmp_path: Path) 
     proc = run_credlib(target.parent, "import", "--from", "cc-switch", str(evil))
     assert proc.returncode == 3 and "does not load" in proc.stderr
     assert not written.exists()
+
+
+def test_cc_switch_legacy_config_json(target: Path, keys: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "claude": {
+                    "providers": {
+                        "p1": {
+                            "id": "p1",
+                            "name": "Legacy Relay",
+                            "settingsConfig": {
+                                "env": {
+                                    "ANTHROPIC_AUTH_TOKEN": keys["claude"],
+                                    "ANTHROPIC_BASE_URL": "https://legacy.example.com",
+                                }
+                            },
+                        }
+                    },
+                    "current": "p1",
+                },
+                "codex": {
+                    "providers": {"p2": {"id": "p2", "name": "Broken", "settingsConfig": {"auth": {}}}}
+                },
+            }
+        )
+    )
+    proc = run_credlib(target.parent, "import", "--from", "cc-switch", str(config))
+    assert proc.returncode == 0, proc.stderr
+    assert "no API key" in proc.stderr
+    creds = {c["name"]: c for c in decrypt(target)["credentials"]}
+    assert creds["Legacy Relay"]["api_key"] == keys["claude"] and creds["Legacy Relay"]["tags"] == ["claude"]
+
+
+def test_cc_switch_garbage_is_refused(target: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.bin"
+    junk.write_text("this is not a cc switch export")
+    before = target.read_bytes()
+    proc = run_credlib(target.parent, "import", "--from", "cc-switch", str(junk))
+    assert proc.returncode == 3 and "not a usable CC Switch export" in proc.stderr
+    assert target.read_bytes() == before
+
+
+def test_import_into_missing_file_is_refused(tmp_path: Path, keys: dict[str, str]) -> None:
+    backup = tmp_path / "backup.json"
+    backup.write_text(json.dumps(all_api_hub_backup(keys)))
+    proc = run_credlib(tmp_path, "-f", "nope.yaml", "import", "--from", "all-api-hub", str(backup))
+    assert proc.returncode == 6 and "does not exist" in proc.stderr
+    assert not (tmp_path / "nope.yaml").exists()

@@ -132,3 +132,34 @@ def test_credentials_directory_layout(
     check = run_credlib(project, "-f", "credentials.d", "check")
     assert check.returncode == 1  # both files hold "Relay 0": names must be unique across the directory
     assert "duplicate-name" in check.stdout and "recipients" not in check.stdout
+
+
+@pytest.mark.parametrize(
+    ("age_yaml", "expected"),
+    [
+        ("age: >-\n      {a}", "age: >-\n      {a},\n      {b}\n"),
+        ("age: {a}", "age: {a},{b}\n"),
+        ("age:\n      - {a}", "age:\n    - {a}\n    - {b}\n"),
+    ],
+    ids=["folded", "plain", "list"],
+)
+def test_sops_yaml_style_is_kept(
+    tmp_path: Path, age_identity: AgeIdentity, other_identity: AgeIdentity, age_yaml: str, expected: str
+) -> None:
+    from credlib.gitops import sopsmeta
+    from credlib.gitops.recipients import _load_rt, _write_age
+
+    a, b = age_identity.recipient, other_identity.recipient
+    config = tmp_path / ".sops.yaml"
+    config.write_text("# team keys\ncreation_rules:\n  - path_regex: x\n    " + age_yaml.format(a=a) + "\n")
+    yaml, doc = _load_rt(config)
+    rule = doc["creation_rules"][0]
+    _write_age(rule, [*sopsmeta.split_recipients(rule["age"]), b])
+    import io
+
+    buf = io.StringIO()
+    yaml.dump(doc, buf)
+    text = buf.getvalue()
+    assert text.startswith("# team keys\n")
+    assert expected.format(a=a, b=b).split("age:")[1].split() == text.split("age:")[1].split()
+    assert sopsmeta.rule_recipients(sopsmeta.load_yaml_plain(text)["creation_rules"][0]) == {a, b}
