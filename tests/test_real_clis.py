@@ -242,6 +242,11 @@ CASES = [
         required={"claude-code": "CLAUDE_CODE_MAX_OUTPUT_TOKENS"},
     ),
     Case(
+        "openai-only-relay",
+        {"claude-code": NO, "codex": OK, "gemini-cli": NO},
+        [("wrong_type", {"serves": ["openai"]})],
+    ),
+    Case(
         "unknown-model",
         {"claude-code": NO, "codex": NO, "gemini-cli": NO},
         model="no-such-model-1",
