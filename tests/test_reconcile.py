@@ -114,6 +114,10 @@ def test_status_reports_observations_and_drift(online: tuple[Project, Relay, dic
     data = report.to_json()
     assert data["format_version"] == 1
     assert [r["name"] for r in data["results"]] == ["Good Relay", "Revoked Key"]
+    good, revoked = data["results"]
+    assert good["status"] == "ok" and good["balance"] == pytest.approx(7.5) and good["health"] == "healthy"
+    assert revoked["status"] == "auth_failed" and good["stale"] is False
+    assert [t["name"] for t in data["targets"] if t["drift"]] == ["env"]
     json.dumps(data)  # serialisable as is
 
 

@@ -15,7 +15,22 @@ from credlib.reconcile.observe import fingerprint, recall
 from credlib.reconcile.plan import TargetOutcome, build_plan
 from credlib.state import State
 
-TELEMETRY_FIELDS = ("balance", "today_cost", "total_used", "health", "refreshed_at", "error")
+# The §5 fields `usage --json` puts at the top of each result; status does the same from state.
+TELEMETRY_FIELDS = (
+    "balance",
+    "today_cost",
+    "today_requests",
+    "today_prompt_tokens",
+    "today_completion_tokens",
+    "today_total_tokens",
+    "total_used",
+    "total_granted",
+    "total_available",
+    "unlimited",
+    "expires_at",
+    "health",
+    "refreshed_at",
+)
 
 
 @dataclass
@@ -27,13 +42,16 @@ class CredentialStatus:
     stale: bool  # recorded results were about another key, URL or type
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """SPEC §3: the verify status and the §5 metrics on top, the full recorded results below."""
+        out: dict[str, Any] = {
             "name": self.name,
             "id": self.id,
-            "verify": self.verify,
-            "telemetry": self.telemetry,
-            "stale": self.stale,
+            "status": (self.verify or {}).get("status"),
+            "checked_at": (self.verify or {}).get("checked_at"),
         }
+        out.update({k: (self.telemetry or {}).get(k) for k in TELEMETRY_FIELDS})
+        out.update(verify=self.verify, telemetry=self.telemetry, stale=self.stale)
+        return out
 
 
 @dataclass
