@@ -199,3 +199,34 @@ def test_parse_sse_handles_crlf_names_comments_and_multiline() -> None:
 )
 def test_api_root(base: str, api_type: Any, root: str) -> None:
     assert endpoints.api_root(base, api_type) == root
+
+
+@given(st.binary(max_size=400))
+def test_parse_sse_never_raises(raw: bytes) -> None:
+    for event in parse_sse(raw):
+        assert isinstance(event.data, str)
+        event.json()
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_json)
+def test_parsers_accept_any_json(body: Any) -> None:
+    info = parse_error(body)
+    assert info is None or isinstance(info.message, str)
+    for parser in (openai_models, anthropic_models, gemini_models):
+        page = parser(body)
+        assert page is None or all(isinstance(m["id"], str) and m["id"] for m in page.models)
+    list_shape_of(body)
+
+
+def test_gemini_bare_prefix_is_not_a_model() -> None:
+    page = gemini_models({"models": [{"name": "models/"}, {"name": "models/gemini-x"}]})
+    assert page is not None and [m["id"] for m in page.models] == ["gemini-x"]

@@ -69,8 +69,9 @@ def gemini_models(body: Any) -> ModelPage | None:
         # Embedding-only models cannot answer a prompt; lists without the field (New API) keep all.
         if isinstance(methods, list) and methods and "generateContent" not in methods:
             continue
-        name = entry["name"].strip()
-        models.append(_model(name.removeprefix("models/"), entry))
+        name = entry["name"].strip().removeprefix("models/").strip()
+        if name:
+            models.append(_model(name, entry))
     token = body.get("nextPageToken")
     return ModelPage(models, token if isinstance(token, str) and token else None)
 
