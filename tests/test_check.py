@@ -240,3 +240,15 @@ def test_missing_default_file(tmp_path: Path) -> None:
     proc = run_credlib(tmp_path, "check")
     assert proc.returncode == 6 and "no such file" in proc.stderr
     assert os.listdir(tmp_path) == ["home"] or "credentials.yaml" not in os.listdir(tmp_path)
+
+
+def test_broken_selector_regex_is_a_finding(encrypted_file: Callable[..., Path]) -> None:
+    path = _file(encrypted_file)
+    path.write_text(
+        path.read_text().replace(
+            "encrypted_regex: ^(api_key|access_token|management_key|bearer_token)$",
+            "encrypted_regex: ^(api_key",
+        )
+    )
+    rules = {r for _, r in _rules(path)}
+    assert "sops-metadata" in rules

@@ -62,8 +62,7 @@ class FileResult:
 class _Walk:
     """What one pass over the parsed tree collects."""
 
-    plain: Any = None
-    lines: dict[str, int] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)  # field path -> 1-based line
 
 
 def _to_plain(node: Any, path: str, walk: _Walk, line: int | None) -> Any:
@@ -262,6 +261,21 @@ def check_text(text: str, path: Path, *, display: str | None = None) -> FileResu
     meta = plain.get("sops")
     result.findings.extend(_check_metadata(meta, file, meta_line))
     selector = sopsmeta.Selector.from_metadata(meta if isinstance(meta, dict) else {})
+    if selector.kind.endswith("regex"):
+        try:
+            re.compile(selector.value)
+        except re.error:
+            result.findings.append(
+                Finding(
+                    file,
+                    "sops-metadata",
+                    f"`{selector.kind}` is not a valid regular expression",
+                    meta_line,
+                    f"sops.{selector.kind}",
+                )
+            )
+            # Still enforce credlib's own secret fields below.
+            selector = sopsmeta.Selector("invalid", selector.value)
     raw_tree = _raw_values(root)
     value_findings: list[Finding] = []
     _check_selected_values(

@@ -5,6 +5,7 @@ Everything here works on the encrypted text alone, so it runs in pre-commit and 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable
@@ -51,17 +52,19 @@ class Selector:
 
     @property
     def decidable(self) -> bool:
-        """Comment-driven selectors depend on comments next to keys; we only enforce SECRET_FIELDS then."""
-        return not self.kind.endswith("comment_regex")
+        """Comment-driven (or broken) selectors cannot be evaluated here; only SECRET_FIELDS are enforced."""
+        return self.kind in SELECTOR_KEYS and not self.kind.endswith("comment_regex")
+
+    @functools.cached_property
+    def _regex(self) -> re.Pattern[str]:
+        return re.compile(self.value)
 
     def should_encrypt(self, keys: Iterable[str]) -> bool:
-        path = [k for k in keys]
+        path = list(keys)
         if self.kind == "encrypted_regex":
-            rx = re.compile(self.value)
-            return any(rx.search(k) for k in path)
+            return any(self._regex.search(k) for k in path)
         if self.kind == "unencrypted_regex":
-            rx = re.compile(self.value)
-            return not any(rx.search(k) for k in path)
+            return not any(self._regex.search(k) for k in path)
         if self.kind == "encrypted_suffix":
             return any(k.endswith(self.value) for k in path)
         if self.kind == "unencrypted_suffix":
