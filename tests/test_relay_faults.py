@@ -336,12 +336,21 @@ def test_unknown_fault_kind_is_rejected(relay: Relay) -> None:
     assert "timeout" in FAULT_KINDS and "truncate_stream" in FAULT_KINDS
 
 
-def test_fault_with_bad_params_answers_500_without_crashing(relay: Relay, relay_key: str) -> None:
-    relay.set_fault("status", status="not-a-number", times=1)
-    r = call(relay, relay_key, "openai")
-    assert r.status_code == 500
-    assert relay.handler_errors and "ValueError" in relay.handler_errors[0]
-    assert call(relay, relay_key, "openai").status_code == 200
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [
+        ("status", {"status": "not-a-number"}),
+        ("delay", {"seconds": "1"}),
+        ("auth_only", {"styles": ["cookie"]}),
+        ("wrong_type", {"serves": ["cohere"]}),
+        ("no_tools", {"mode": "maybe"}),
+        ("redirect", {"to": "https://127.0.0.1:1"}),
+    ],
+)
+def test_fault_params_are_checked_when_set(relay: Relay, kind: str, params: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=kind):
+        relay.set_fault(kind, **params)
+    assert relay.faults == []
 
 
 def test_stream_error_in_each_dialect(relay: Relay, relay_key: str) -> None:

@@ -11,7 +11,7 @@ import email.utils
 import fnmatch
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -23,27 +23,9 @@ from credlib.relay.wire import Chunk, RelayRequest, RelayResponse, sse_data, sse
 
 # Faults the server acts on itself (they change timing or the connection, not the answer).
 CONTROL_KINDS = frozenset({"delay", "timeout", "drop", "truncate_stream", "stream_error"})
-# Faults that replace the answer outright.
-ANSWER_KINDS = frozenset(
-    {
-        "status",
-        "insufficient_quota",
-        "html",
-        "oversized",
-        "redirect",
-        "error_200",
-        "wrong_type",
-        "missing_responses",
-        "auth_only",
-        "reject_beta",
-        "no_tools",
-        "max_tokens_limit",
-        "require_version",
-    }
-)
 # Faults the protocol handlers honour while building a normal answer.
 BEHAVIOUR_KINDS = frozenset({"no_stream", "no_tools", "wrong_type"})
-FAULT_KINDS = CONTROL_KINDS | ANSWER_KINDS | BEHAVIOUR_KINDS
+# The faults that replace the answer outright are the keys of _ANSWERS below.
 
 TIMEOUT_CAP_S = 30.0
 _FREE_TIER_METRIC = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
@@ -74,8 +56,7 @@ class FaultBook:
         self._faults: list[Fault] = []
 
     def add(self, fault: Fault) -> Fault:
-        if fault.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {fault.kind!r}; known: {', '.join(sorted(FAULT_KINDS))}")
+        validate(fault)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -285,76 +266,116 @@ def _betas(req: RelayRequest) -> list[str]:
     return [b.strip() for b in req.headers.get("anthropic-beta", "").split(",") if b.strip()]
 
 
+def _wrong_type(p: Mapping[str, Any], req: RelayRequest, protocol: Protocol) -> RelayResponse | None:
+    served = set(p.get("serves", ("openai",)))
+    if protocol not in ("openai", "anthropic", "gemini") or protocol in served:
+        return None
+    if req.path in ("/v1/models", "/models") and served & {"openai", "anthropic"}:
+        return None  # the models route exists; the handler answers in the served format
+    return errors.invalid_url(req.method, req.path)
+
+
+def _missing_responses(p: Mapping[str, Any], req: RelayRequest, protocol: Protocol) -> RelayResponse | None:
+    if req.path.rstrip("/") in ("/v1/responses", "/responses") or req.path.startswith("/v1/responses/"):
+        return errors.invalid_url(req.method, req.path)
+    return None
+
+
+def _auth_only(p: Mapping[str, Any], req: RelayRequest, protocol: Protocol) -> RelayResponse | None:
+    if req.auth_style is not None and req.auth_style not in tuple(p.get("styles", ("bearer",))):
+        return errors.invalid_key(protocol, presented=False)  # the relay never looked at that header
+    return None
+
+
+def _reject_beta(p: Mapping[str, Any], req: RelayRequest, protocol: Protocol) -> RelayResponse | None:
+    allowed = set(p.get("allowed", ()))
+    rejected = [b for b in _betas(req) if b not in allowed]
+    if not rejected:
+        return None
+    return errors.anthropic_error(
+        400,
+        f"Unexpected value(s) `{','.join(rejected)}` for the `anthropic-beta` header. Please consult "
+        "our documentation at docs.anthropic.com or try again without the header.",
+    )
+
+
+def _no_tools(p: Mapping[str, Any], req: RelayRequest, protocol: Protocol) -> RelayResponse | None:
+    if p.get("mode", "reject") != "reject" or not _requested_tools(req):
+        return None  # "strip" mode: the handlers drop the tools and answer text
+    if protocol == "gemini":
+        return errors.gemini_error(400, "Function calling is not enabled for this model.")
+    if protocol in ("anthropic", "sub2api"):
+        return errors.anthropic_error(400, "tools: Extra inputs are not permitted")
+    return errors.openai_error(400, "tools is not supported by this endpoint", param="tools")
+
+
+def _max_tokens_limit(p: Mapping[str, Any], req: RelayRequest, protocol: Protocol) -> RelayResponse | None:
+    limit = int(p.get("limit", 8192))
+    found = _max_tokens(req)
+    if found is None or found[0] <= limit:
+        return None
+    return errors.error_for(
+        protocol,
+        400,
+        f"max_tokens: {found[0]} > {limit}, which is the maximum allowed number of output tokens "
+        f"for {found[1]}",
+    )
+
+
+def _require_version(p: Mapping[str, Any], req: RelayRequest, protocol: Protocol) -> RelayResponse | None:
+    if protocol == "anthropic" and "anthropic-version" not in req.headers:
+        return errors.anthropic_error(400, "anthropic-version: header is required")
+    return None
+
+
+_ANSWERS: dict[str, Callable[[Mapping[str, Any], RelayRequest, Protocol], RelayResponse | None]] = {
+    "status": lambda p, req, protocol: _status_answer(p, protocol),
+    "insufficient_quota": lambda p, req, protocol: _insufficient_quota(protocol),
+    "html": lambda p, req, protocol: _html(p),
+    "oversized": lambda p, req, protocol: _oversized(p),
+    "redirect": lambda p, req, protocol: _redirect(p, req),
+    "error_200": lambda p, req, protocol: _error_200(p, protocol),
+    "wrong_type": _wrong_type,
+    "missing_responses": _missing_responses,
+    "auth_only": _auth_only,
+    "reject_beta": _reject_beta,
+    "no_tools": _no_tools,
+    "max_tokens_limit": _max_tokens_limit,
+    "require_version": _require_version,
+}
+ANSWER_KINDS = frozenset(_ANSWERS)
+FAULT_KINDS = CONTROL_KINDS | ANSWER_KINDS | BEHAVIOUR_KINDS
+
+
 def answer(fault: Fault, req: RelayRequest, protocol: Protocol) -> RelayResponse | None:
     """The answer that replaces the normal one, or None when this fault does not fire for ``req``."""
+    build = _ANSWERS.get(fault.kind)
+    return None if build is None else build(fault.params, req, protocol)
+
+
+def validate(fault: Fault) -> None:
+    """Refuses a fault whose kind or params could not work, when it is set rather than when it fires."""
+    if fault.kind not in FAULT_KINDS:
+        raise ValueError(f"unknown fault kind {fault.kind!r}; known: {', '.join(sorted(FAULT_KINDS))}")
     p = fault.params
-    kind = fault.kind
-    if kind == "status":
-        return _status_answer(p, protocol)
-    if kind == "insufficient_quota":
-        return _insufficient_quota(protocol)
-    if kind == "html":
-        return _html(p)
-    if kind == "oversized":
-        return _oversized(p)
-    if kind == "redirect":
-        return _redirect(p, req)
-    if kind == "error_200":
-        return _error_200(p, protocol)
-    if kind == "wrong_type":
-        served = set(p.get("serves", ("openai",)))
-        family = "openai" if protocol == "openai" else protocol
-        if family in ("openai", "anthropic", "gemini") and family not in served:
-            if req.path in ("/v1/models", "/models") and served & {"openai", "anthropic"}:
-                return None  # the models route exists; the handler answers in the served format
-            return errors.invalid_url(req.method, req.path)
-        return None
-    if kind == "missing_responses":
-        if req.path.rstrip("/") in ("/v1/responses", "/responses") or req.path.startswith("/v1/responses/"):
-            return errors.invalid_url(req.method, req.path)
-        return None
-    if kind == "auth_only":
-        styles = tuple(p.get("styles", ("bearer",)))
-        unknown = set(styles) - set(AUTH_STYLES)
+    for name in ("status", "after_chunks", "size", "limit"):
+        if name in p and not isinstance(p[name], int):
+            raise ValueError(f"{fault.kind}: {name}= must be an integer")
+    for name in ("seconds", "retry_after", "retry_after_ms"):
+        if name in p and not isinstance(p[name], int | float):
+            raise ValueError(f"{fault.kind}: {name}= must be a number")
+    if fault.kind == "redirect":
+        check_redirect_target(p.get("to"))
+    if fault.kind == "auth_only":
+        unknown = set(p.get("styles", ("bearer",))) - set(AUTH_STYLES)
         if unknown:
-            raise ValueError(f"auth_only: unknown styles {sorted(unknown)}")
-        if req.auth_style is not None and req.auth_style not in styles:
-            return errors.invalid_key(protocol, presented=False)
-        return None
-    if kind == "reject_beta":
-        allowed = set(p.get("allowed", ()))
-        rejected = [b for b in _betas(req) if b not in allowed]
-        if rejected:
-            return errors.anthropic_error(
-                400,
-                f"Unexpected value(s) `{','.join(rejected)}` for the `anthropic-beta` header. Please consult "
-                "our documentation at docs.anthropic.com or try again without the header.",
-            )
-        return None
-    if kind == "no_tools":
-        if p.get("mode", "reject") != "reject" or not _requested_tools(req):
-            return None
-        if protocol == "gemini":
-            return errors.gemini_error(400, "Function calling is not enabled for this model.")
-        if protocol in ("anthropic", "sub2api"):
-            return errors.anthropic_error(400, "tools: Extra inputs are not permitted")
-        return errors.openai_error(400, "tools is not supported by this endpoint", param="tools")
-    if kind == "max_tokens_limit":
-        limit = int(p.get("limit", 8192))
-        found = _max_tokens(req)
-        if found is not None and found[0] > limit:
-            return errors.error_for(
-                protocol,
-                400,
-                f"max_tokens: {found[0]} > {limit}, which is the maximum allowed number of output tokens "
-                f"for {found[1]}",
-            )
-        return None
-    if kind == "require_version":
-        if protocol in ("anthropic",) and "anthropic-version" not in req.headers:
-            return errors.anthropic_error(400, "anthropic-version: header is required")
-        return None
-    return None
+            raise ValueError(f"auth_only: unknown styles {sorted(unknown)}; known: {', '.join(AUTH_STYLES)}")
+    if fault.kind == "wrong_type":
+        unknown = set(p.get("serves", ("openai",))) - {"openai", "anthropic", "gemini"}
+        if unknown:
+            raise ValueError(f"wrong_type: serves= takes openai, anthropic, gemini; not {sorted(unknown)}")
+    if fault.kind == "no_tools" and p.get("mode", "reject") not in ("reject", "strip"):
+        raise ValueError("no_tools: mode= is reject or strip")
 
 
 def _stream_error_event(protocol: Protocol, path: str, params: Mapping[str, Any], seq: int) -> bytes:
