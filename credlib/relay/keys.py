@@ -71,10 +71,23 @@ class RateLimitWindow:
 class KeySpec:
     """A key the relay accepts, with the data its telemetry endpoints report.
 
-    ``models=None`` accepts every model name (and lists ``DEFAULT_MODELS``). ``quota`` is the
-    remaining amount (negative = overdrawn), ``used`` the amount spent, both USD; ``unlimited`` makes
-    New API report ``unlimited_quota`` and billing the 100000000 sentinel, and Sub2API ``remaining: -1``.
-    ``expires_at`` is unix seconds or None (never).
+    ``relay.add_key(key, **fields)`` takes these fields by name:
+
+    - ``models``: names this key may use and lists (default ``DEFAULT_MODELS``); ``None`` accepts
+      any model name and lists ``DEFAULT_MODELS``. Anything else gets each family's 404.
+    - ``flavor``: which telemetry routes answer for it: ``newapi`` (``/api/usage/token/``,
+      ``/api/log/token``, new-api billing emulation, ``/v1/credits``), ``openai`` (one-api style
+      billing), ``sub2api`` (``/v1/usage``), ``plain`` (none).
+    - ``quota`` (remaining, negative = overdrawn) and ``used``: USD. New API reports them in quota
+      units (x ``Relay.quota_per_unit``), billing in USD and cents, Sub2API in USD.
+    - ``unlimited``: New API ``unlimited_quota``, billing's 100000000 sentinel, Sub2API ``remaining: -1``.
+    - ``expires_at``: unix seconds or None (never); ``newapi_expiry_ms`` sends it in milliseconds.
+    - ``disabled``: every authenticated route answers 401 (a revoked key).
+    - New API: ``name``, ``model_limits``, ``logs`` (``NewApiLog`` list), ``log_window``.
+    - Sub2API: ``sub2api_mode`` (quota_limited | wallet | subscription), ``plan_name``, ``status``,
+      ``today``/``total`` (``UsageWindow``), ``rate_limits`` (``RateLimitWindow`` list),
+      ``subscription_limits``/``subscription_usage`` (daily/weekly/monthly USD), ``sub2api_legacy``.
+    - Billing: ``has_payment_method``, ``billing_balance`` (an extra ``balance`` field).
     """
 
     key: str
