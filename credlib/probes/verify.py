@@ -19,7 +19,7 @@ from credlib.model import ApiType, Credential
 from credlib.probes.classify import Failure, Status, model_missing, worst
 from credlib.probes.generation import generate
 from credlib.probes.http import EngineLike
-from credlib.probes.models import fetch_models
+from credlib.probes.models import ModelList, fetch_models
 from credlib.probes.session import ProbeSession
 
 CheckStatus = Literal["pass", "fail", "warn", "skip"]
@@ -110,6 +110,42 @@ def _override_note(cred: Credential, tested_as: ApiType) -> str:
     return f" [tested as {tested_as}: temporary override, saved type {cred.api_type} unchanged]"
 
 
+def _list_checks(listing: ModelList) -> list[Check]:
+    if listing.ok:
+        return [
+            Check("models", "pass", listing.reason, listing.latency_ms),
+            Check("shape", "pass", f"model list in {listing.tested_as} format", None),
+        ]
+    listed = Check("models", "fail", listing.reason, listing.latency_ms, listing.status)
+    if listing.status == "wrong_type":
+        return [listed, Check("shape", "fail", listing.reason, None, "wrong_type")]
+    return [listed, Check("shape", "skip", "no model list to inspect", None)]
+
+
+async def _generate_check(
+    engine: EngineLike, cred: Credential, listing: ModelList, model: str | None
+) -> Check:
+    if model is None:
+        return Check("generate", "skip", "no model known: pass --model or list models: in the file")
+    if not listing.ok and listing.status in _FATAL:
+        return Check("generate", "skip", f"skipped: {listing.status.replace('_', ' ')}")
+    session = ProbeSession(engine, cred, listing.tested_as)
+    session.bearer = listing.bearer_fallback
+    gen = await generate(session, model)
+    failure = gen.failure
+    if failure is None:
+        return Check("generate", "pass", f"{model} answered (POST {gen.path})", gen.latency_ms)
+    # The route (not the model) is missing and the list named another family: the type is wrong.
+    route_missing = failure.status == "not_found" and not model_missing(gen.outcome)
+    if route_missing and listing.ok and _other_family(listing.shape, listing.tested_as):
+        failure = Failure(
+            "wrong_type",
+            f"{failure.reason}; the model list is in {listing.shape} format: "
+            f"set api_type or try --as {listing.shape}",
+        )
+    return Check("generate", "fail", failure.reason, gen.latency_ms, failure.status)
+
+
 async def verify_credential(
     engine: EngineLike,
     cred: Credential,
@@ -117,43 +153,11 @@ async def verify_credential(
     as_type: ApiType | None = None,
     model: str | None = None,
 ) -> VerifyResult:
+    """Verify one credential as ``as_type`` (default: its saved type); never raises for an upstream."""
     tested_as: ApiType = as_type or cred.api_type
     chosen = model or cred.default_model
-    checks: list[Check] = []
-
     listing = await fetch_models(engine, cred, tested_as)
-    if listing.ok:
-        checks.append(Check("models", "pass", listing.reason, listing.latency_ms))
-        checks.append(Check("shape", "pass", f"model list in {tested_as} format", None))
-    else:
-        checks.append(Check("models", "fail", listing.reason, listing.latency_ms, listing.status))
-        if listing.status == "wrong_type":
-            checks.append(Check("shape", "fail", listing.reason, None, "wrong_type"))
-        else:
-            checks.append(Check("shape", "skip", "no model list to inspect", None))
-
-    if chosen is None:
-        checks.append(Check("generate", "skip", "no model known: pass --model or list models: in the file"))
-    elif not listing.ok and listing.status in _FATAL:
-        checks.append(Check("generate", "skip", f"skipped: {listing.status.replace('_', ' ')}"))
-    else:
-        session = ProbeSession(engine, cred, tested_as)
-        session.bearer = listing.bearer_fallback
-        gen = await generate(session, chosen)
-        failure = gen.failure
-        route_missing = failure is not None and failure.status == "not_found"
-        route_missing = route_missing and not model_missing(gen.outcome)
-        if failure is not None and route_missing and listing.ok and _other_family(listing.shape, tested_as):
-            failure = Failure(
-                "wrong_type",
-                f"{failure.reason}; the model list is in {listing.shape} format: "
-                f"set api_type or try --as {listing.shape}",
-            )
-        if failure is None:
-            checks.append(Check("generate", "pass", f"{chosen} answered (POST {gen.path})", gen.latency_ms))
-        else:
-            checks.append(Check("generate", "fail", failure.reason, gen.latency_ms, failure.status))
-
+    checks = [*_list_checks(listing), await _generate_check(engine, cred, listing, chosen)]
     status = worst([c.error for c in checks if c.status == "fail" and c.error is not None])
     return VerifyResult(
         name=cred.name,
