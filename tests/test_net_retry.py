@@ -327,3 +327,12 @@ def test_relay_quota_codes_are_no_quota(code: str) -> None:
         {"error": {"message": "user quota is not enough", "type": "new_api_error", "code": code}}
     )
     assert is_no_quota(body.encode())
+
+
+def test_retry_waits_add_up_to_at_most_the_cap(loopback: Start) -> None:
+    server = loopback(lambda seen: Reply(429, "", {"retry-after-ms": "400"}))
+    started = time.monotonic()
+    resp = fetch(server.url + "/", Engine(FAST, max_retries=10, max_retry_wait_s=1.0))
+    # 0.4 + 0.4 fit in 1 s, a third 0.4 would not: three attempts, about 0.8 s of waiting.
+    assert resp.status == 429 and resp.attempts == 3 and len(server.seen()) == 3
+    assert 0.75 <= time.monotonic() - started < 2.0

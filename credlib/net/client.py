@@ -203,6 +203,8 @@ class Engine:
         """Send one request through the limiter; retries and redirects are handled here.
 
         Returns every HTTP response (4xx/5xx included); raises ``NetError`` only when there is none.
+        Each attempt must finish within ``2 * timeout_s`` (queueing in the limiter excluded), and the
+        waits between attempts add up to at most ``max_retry_wait_s``: no request can hang.
         """
         hdrs = {k: v for k, v in (headers or {}).items()}
         _check_headers(hdrs)
@@ -229,15 +231,17 @@ class Engine:
             scrub=self._request_scrubber(target, hdrs),
         )
         attempts = 0
+        waited = 0.0  # retry waits so far; together they stay within max_retry_wait_s
         while True:
             attempts += 1
             can_retry = retry and attempts <= self.max_retries
             try:
                 resp = await self._follow(call)
             except _Reset as exc:
-                if not can_retry:
+                delay = retry_rules.backoff(attempts)
+                if not can_retry or waited + delay > self.max_retry_wait_s:
                     raise NetError(exc.kind, str(exc)) from None
-                delay = min(retry_rules.backoff(attempts), self.max_retry_wait_s)
+                waited += delay
                 log.info("%s; retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 continue
@@ -251,16 +255,16 @@ class Engine:
                 self.limiter.pause(origin_of(call.url), min(hint, self.max_retry_wait_s))
             if not can_retry or not retry_rules.should_retry(resp.status, resp.headers, resp.body):
                 return resp
-            if hint is not None and hint > self.max_retry_wait_s:
-                # A limit that clears in minutes or hours: report it now instead of sleeping.
+            delay = retry_rules.backoff(attempts) if hint is None else hint
+            if waited + delay > self.max_retry_wait_s:
+                # A limit that clears in minutes or hours (or a budget spent on earlier waits):
+                # report it now instead of sleeping.
                 return resp
+            waited += delay
+            log.info("%s -> %d; retrying in %.1f s", call.where(), resp.status, delay)
             if hint is None:
-                delay = min(retry_rules.backoff(attempts), self.max_retry_wait_s)
-                log.info("%s -> %d; retrying in %.1f s", call.where(), resp.status, delay)
                 await asyncio.sleep(delay)
-            else:
-                log.info("%s -> %d; retrying after %.1f s", call.where(), resp.status, hint)
-                # No sleep here: the pause above holds this origin's queue, and the retry queues there.
+            # With a hint, the pause above holds this origin's queue and the retry queues there.
 
     def _request_scrubber(self, url: httpx.URL, headers: Mapping[str, str]) -> Callable[[str], str]:
         extra = Scrubber()
