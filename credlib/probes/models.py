@@ -127,9 +127,7 @@ async def _openai_family(session: ProbeSession, result: ModelList) -> Failure | 
     result.latency_ms += out.latency_ms
     result.source = out.path
     problem = _page_problem(session, out)
-    fallback = endpoints.api_root(session.cred.base_url, session.api_type) != session.cred.base_url.rstrip(
-        "/"
-    )
+    fallback = not endpoints.is_complete_prefix(session.cred.base_url)  # else <base>/models was the first try
     if problem is not None and problem.status == "not_found" and fallback:
         # Some gateways serve the list at <base>/models only (All API Hub does the same retry).
         out = await _get(session, join_url(session.cred.base_url, "models"), None)
