@@ -245,3 +245,21 @@ def test_add_key_validates_its_fields(relay: Relay) -> None:
         relay.add_key(fake_key(), quotas=1)
     spec = relay.add_key(fake_key(), models=["models/gemini-2.5-flash"])
     assert spec.models == ["gemini-2.5-flash"]
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/v1/models", {"authorization": "Bearer {k}"}),
+        ("/v1/models", {"x-api-key": "{k}", "anthropic-version": "2023-06-01"}),
+        ("/v1beta/models", {"x-goog-api-key": "{k}"}),
+        ("/api/usage/token/", {"authorization": "Bearer {k}"}),
+        ("/v1/usage", {"authorization": "Bearer {k}"}),
+    ],
+)
+def test_rejected_keys_are_never_echoed(relay: Relay, path: str, headers: dict[str, str]) -> None:
+    key = fake_key()
+    r = httpx.get(relay.url + path, headers={k: v.format(k=key) for k, v in headers.items()})
+    assert r.status_code in (400, 401)
+    assert key not in r.text and key[3:12] not in r.text
+    assert all(key not in v for v in r.headers.values())

@@ -65,3 +65,19 @@ def test_standalone_relay_without_key_accepts_any(tmp_path: object) -> None:
             proc.kill()
             proc.wait(5)
     assert proc.returncode == 0
+
+
+def test_port_in_use_is_a_clear_error() -> None:
+    from credlib.relay import Relay
+
+    with Relay(name="occupier") as busy:
+        port = busy.port
+        proc = subprocess.run(
+            [sys.executable, "-m", "credlib.relay", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    assert proc.returncode == 6
+    assert f"127.0.0.1:{port}" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
