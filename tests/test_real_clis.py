@@ -260,7 +260,9 @@ async def _reports(relay: Relay, cred: Credential, clis: list[str], model: str |
         return [await check_cli(engine, cred, cli, model=model) for cli in clis]
 
 
-@pytest.mark.timeout(600)
+# Generous only for a cold cache: the first test installs the three CLIs (each npm install is itself
+# capped by tests/fixtures/tools.py); a cached run takes seconds per configuration.
+@pytest.mark.timeout(3000)
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_verdict_matches_real_cli(
     case: Case, clis: dict[str, Path], relay_factory: Any, tmp_path: Path
