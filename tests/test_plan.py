@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -155,3 +156,31 @@ def test_apply_asks_on_a_terminal(
     assert asked and "Only 'yes' will be accepted" in asked[0]
     assert (project.root / "out" / ".env").exists() is written
     assert ("Apply cancelled." in out) is not written
+
+
+def test_apply_open_hands_new_links_to_the_opener(
+    project: Project, encrypt_project: Callable[[Project], Path], capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    project.add("Alpha")
+    project.add("Beta")
+    project.target("cherry", "cherry-studio")
+    file = encrypt_project(project)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    opener = bin_dir / "xdg-open"
+    # Records only that it was called and with what scheme; never the link (it holds the key).
+    opener.write_text(f'#!/bin/sh\necho "${{1%%:*}}" >> {calls}\n')
+    opener.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr("sys.platform", "linux")
+
+    code, out, _ = cli(capsys, "-f", str(file), "apply", "--offline", "--yes", "--open")
+    assert code == 0, out
+    assert calls.read_text().split() == ["cherrystudio", "cherrystudio"]
+    assert out.count("cherrystudio://providers/api-keys?…") == 2  # the plan lists them redacted
+    assert out.count("cherrystudio://providers/api-keys?v=1&data=") == 2  # apply prints the real ones
+    code, out, _ = cli(capsys, "-f", str(file), "apply", "--offline", "--yes", "--open")
+    assert code == 0 and "No changes." in out
+    assert calls.read_text().split() == ["cherrystudio", "cherrystudio"]  # nothing new to open

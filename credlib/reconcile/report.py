@@ -89,7 +89,9 @@ def target_lines(outcome: TargetOutcome, *, show_diff: bool = True) -> list[str]
         lines.append(
             f"      left out: {verdict.name} (verification {verdict.status}; include_failing keeps it)"
         )
-    diff = outcome.diff() if show_diff and outcome.pending else ""
+    # A deep-link "diff" repeats the change lines; files and HTTP documents have a real one.
+    deeplink = getattr(outcome.delivery, "delivery", "") == "deeplink"
+    diff = outcome.diff() if show_diff and outcome.pending and not deeplink else ""
     if diff:
         lines.extend("      " + line if line else "" for line in diff.rstrip("\n").split("\n"))
     return lines
