@@ -263,3 +263,19 @@ def test_rejected_keys_are_never_echoed(relay: Relay, path: str, headers: dict[s
     assert r.status_code in (400, 401)
     assert key not in r.text and key[3:12] not in r.text
     assert all(key not in v for v in r.headers.values())
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+        (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400),
+        (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n", 413),
+    ],
+)
+def test_unreadable_request_bodies(relay: Relay, raw: bytes, status: int) -> None:
+    with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as sock:
+        sock.sendall(raw)
+        head = sock.recv(4096)
+    assert head.startswith(f"HTTP/1.1 {status} ".encode())
+    assert relay.wait_for(1, timeout_s=2)[0].status == status

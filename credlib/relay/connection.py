@@ -24,6 +24,13 @@ MAX_REQUEST_BODY = 64 * 1024 * 1024
 IDLE_KEEPALIVE_S = 120.0
 
 
+class _BodyError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 class RelayHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -74,24 +81,31 @@ class RelayRequestHandler(BaseHTTPRequestHandler):
 
     # ---- request -----------------------------------------------------------------------------------
     def _read_body(self) -> bytes:
+        """The request body (Content-Length or chunked); ``_BodyError`` when it cannot be read."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             parts: list[bytes] = []
             total = 0
             while True:
                 size_line = self.rfile.readline(1024)
-                size = int(size_line.split(b";")[0].strip() or b"0", 16)
+                try:
+                    size = int(size_line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    raise _BodyError(400, "malformed chunked request body") from None
                 if size == 0:
                     while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                         pass
                     return b"".join(parts)
                 total += size
                 if total > MAX_REQUEST_BODY:
-                    raise ValueError("request body too large")
+                    raise _BodyError(413, "request body too large")
                 parts.append(self.rfile.read(size))
                 self.rfile.readline(16)
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise _BodyError(400, "invalid Content-Length") from None
         if length > MAX_REQUEST_BODY:
-            raise ValueError("request body too large")
+            raise _BodyError(413, "request body too large")
         return self.rfile.read(length) if length > 0 else b""
 
     def _serve(self) -> None:
@@ -133,9 +147,9 @@ class RelayRequestHandler(BaseHTTPRequestHandler):
         try:
             try:
                 body = self._read_body()
-            except (ValueError, OSError):
+            except _BodyError as exc:
                 self.close_connection = True
-                self._write(errors.openai_error(413, "request body unreadable or too large"), None)
+                self._write(errors.openai_error(exc.status, exc.message), None)
                 return
             req = RelayRequest(self.command, path, query, headers, body, key, style)
             plan = relay.plan(req)
