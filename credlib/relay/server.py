@@ -51,7 +51,14 @@ class Plan:
 
 
 class Relay:
-    """A fake LLM relay on ``127.0.0.1``; see the package docstring for the routes and faults."""
+    """A fake LLM relay on ``127.0.0.1``; see the package docstring for the routes and faults.
+
+    ``latency_s`` delays every answer (time to first byte); ``port=0`` picks a free port; ``reply`` is
+    what the fake model says; ``accept_any_key`` accepts unknown keys as if added with ``models=None``;
+    ``quota_per_unit`` is New API's USD-to-quota factor (published at ``/api/status``);
+    ``stream_delay_s`` spaces the events of every stream; ``log_bodies=False`` keeps request bodies
+    out of the log (long benchmarks).
+    """
 
     def __init__(
         self,
