@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -190,3 +191,41 @@ def test_offline_skips_http_targets_without_a_request(project: Project) -> None:
     from credlib.reconcile.report import plan_json
 
     assert plan_json(plan, command="apply")["targets"][0]["skipped"] == site.skipped
+
+
+def test_http_target_through_the_reconciler(project: Project, newapi_admin: Any) -> None:
+    """An admin API target next to a file target: upserted, idempotent, and its failure isolated."""
+    admin = newapi_admin("new-api")
+    # Local servers: the limiter's real-world pace would only slow the test.
+    project.defaults = {"limits": {"concurrency": 4, "burst": 1000, "per_minute": 100000}}
+    key = project.add("Alpha")
+    project.target("site", "new-api", url=admin.url, access_token=admin.token,
+                   options={"user_id": admin.user_id})
+    env = project.target("env", "dotenv", "out/.env")
+    from credlib.relay import Relay
+
+    relay = Relay(name="apply-http", accept_any_key=True).start()
+    try:
+        ov = {"https://alpha.example.com": relay.url, "https://beta.example.com": relay.url}
+        _http_rounds(project, admin, key, env, ov)
+    finally:
+        relay.stop()
+
+
+def _http_rounds(project: Project, admin: Any, key: str, env: Path | None, ov: dict[str, str]) -> None:
+    plan = project.run(apply=True, origin_overrides=ov).plan
+    site = next(t for t in plan.targets if t.name == "site")
+    assert site.applied and site.action == "create", site.error
+    channel = admin.by_name("Alpha") or next(iter(admin.channels.values()), None)
+    assert channel is not None and channel["key"] == key
+
+    again = project.run(apply=True, origin_overrides=ov).plan
+    assert [t.action for t in again.targets] == ["noop", "noop"]
+
+    admin.fault = ("status", 500)
+    project.add("Beta")
+    failed = project.run(apply=True, origin_overrides=ov).plan
+    by_name = {t.name: t for t in failed.targets}
+    assert by_name["site"].action == "error" and failed.failed
+    assert admin.token not in (by_name["site"].error or "")
+    assert by_name["env"].applied and env is not None and "BETA_API_KEY" in env.read_text()
