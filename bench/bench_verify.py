@@ -39,7 +39,8 @@ _RELAY_HOST = f"""
 import sys
 from credlib.relay import Relay
 relays = [
-    Relay(latency_s={LATENCY_S}, name=f"bench-{{i}}", accept_any_key=True).start() for i in range({N_ORIGINS})
+    Relay(latency_s={LATENCY_S}, name=f"bench-{{i}}", accept_any_key=True, log_bodies=False).start()
+    for i in range({N_ORIGINS})
 ]
 for r in relays:
     print(r.url, flush=True)
