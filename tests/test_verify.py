@@ -276,3 +276,10 @@ def test_cli_json_shape_and_exit_code(project: dict[str, Any], capsys: pytest.Ca
     (result,) = json.loads(out)["results"]
     assert code == 1 and result["cli"][0]["verdict"] == "incompatible"
     assert result["cli"][0]["checks"][0]["fix"] == "check the key (credlib verify)"
+
+
+def test_verbose_lists_every_check(project: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "-f", str(project["path"]), "-v", "verify", "Good Relay")
+    assert code == 0, err
+    assert "  pass  models: 3 models from GET /v1/models (" in out
+    assert "  pass  generate: gpt-4o-mini answered (POST /v1/chat/completions) (" in out

@@ -78,7 +78,15 @@ def _type(result: VerifyResult) -> str:
     return result.tested_as + ("*" if result.override else "")
 
 
-def render(results: list[VerifyResult]) -> str:
+def _check_lines(result: VerifyResult) -> list[str]:
+    lines = ["", f"{result.name}:"]
+    for check in result.checks:
+        took = f" ({check.latency_ms} ms)" if check.latency_ms is not None else ""
+        lines.append(f"  {check.status:4}  {check.id}: {check.detail}{took}")
+    return lines
+
+
+def render(results: list[VerifyResult], *, verbose: bool = False) -> str:
     from credlib.output import render_table
 
     rows = [[r.name, r.status, _type(r), r.model or "-", _latency(r), r.short_reason] for r in results]
@@ -89,6 +97,8 @@ def render(results: list[VerifyResult]) -> str:
             f"* tested as {tested} for this run only (temporary override); saved type {saved} unchanged"
         )
     for r in results:
+        if verbose:
+            lines.extend(_check_lines(r))
         for report in r.cli:
             lines.append("")
             lines.append(
@@ -166,5 +176,5 @@ def verify(
     if as_json:
         emit_json(payload(results))
     else:
-        click.echo(render(results))
+        click.echo(render(results, verbose=app.verbose > 0))
     return exit_code(results)
