@@ -223,3 +223,35 @@ def test_flavor_decides_which_telemetry_routes_exist(relay: Relay) -> None:
     for key in (plain, newapi):
         r = httpx.get(relay.url + "/v1/usage", headers=bearer(key))
         assert r.status_code == 404 and "Invalid URL" in r.json()["error"]["message"]
+
+
+def test_account_usage_charges_answered_generations(relay_factory: Callable[..., Relay]) -> None:
+    relay = relay_factory(account_usage=True, price_per_mtok=(1_000_000.0, 1_000_000.0))  # $1 per token
+    newapi, sub2 = fake_key(), fake_key()
+    relay.add_key(newapi, quota=1000.0)
+    relay.add_key(sub2, flavor="sub2api", quota=1000.0)
+    chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "ping"}]}
+    r = httpx.post(relay.url + "/v1/chat/completions", json=chat, headers=bearer(newapi))
+    charged = r.json()["usage"]["total_tokens"]
+    msg = {"model": "claude-sonnet-4-5", "max_tokens": 8, "messages": [{"role": "user", "content": "ping"}]}
+    httpx.post(relay.url + "/v1/messages", json=msg, headers={"x-api-key": newapi})
+    httpx.post(
+        relay.url + "/v1beta/models/gemini-2.5-flash:generateContent",
+        json={"contents": [{"parts": [{"text": "ping"}]}]},
+        headers={"x-goog-api-key": sub2},
+    )
+    httpx.post(relay.url + "/v1/chat/completions", json={**chat, "model": "nope"}, headers=bearer(newapi))
+    logs = httpx.get(relay.url + "/api/log/token", headers=bearer(newapi)).json()["data"]
+    assert len(logs) == 2  # the 404 was not charged
+    assert {entry["model_name"] for entry in logs} == {"gpt-4o-mini", "claude-sonnet-4-5"}
+    usage = httpx.get(relay.url + "/api/usage/token/", headers=bearer(newapi)).json()["data"]
+    assert usage["total_used"] >= charged * 500_000
+    assert usage["total_available"] == 1000 * 500_000 - usage["total_used"]
+    today = httpx.get(relay.url + "/v1/usage", headers=bearer(sub2)).json()["usage"]["today"]
+    assert today["requests"] == 1 and today["total_tokens"] > 0 and today["actual_cost"] > 0
+
+
+def test_usage_is_not_charged_by_default(relay: Relay, relay_key: str) -> None:
+    chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "ping"}]}
+    httpx.post(relay.url + "/v1/chat/completions", json=chat, headers=bearer(relay_key))
+    assert httpx.get(relay.url + "/api/log/token", headers=bearer(relay_key)).json()["data"] == []

@@ -30,6 +30,9 @@ Routes (all on one server; each key answers the telemetry routes of its ``flavor
 - ``HEAD /`` and ``GET /`` answer 200 (Claude Code probes the origin); unknown paths get OpenAI's JSON
   404 ``Invalid URL (METHOD /path)``.
 
+With ``Relay(account_usage=True)`` every answered generation is charged to its key (New API consume
+log, Sub2API today/total windows, ``used``/``quota``), so telemetry after a verify run moves.
+
 The fake model answers ``reply`` (default "OK") unless the request forces a tool (Anthropic
 ``tool_choice`` any/tool, OpenAI ``required`` or a named function, Gemini ``mode: ANY``); then it calls
 that tool with arguments built from the tool's schema. Token counts are estimates (4 chars/token).

@@ -139,7 +139,9 @@ def _messages_handler(relay: Relay) -> Any:
             },
         }
         headers = {"request-id": errors.request_id()}
-        if body.get("stream") is True and not req.has_fault("no_stream"):
+        streamed = body.get("stream") is True and not req.has_fault("no_stream")
+        relay.account(auth, model, input_tokens, out_tokens, streamed)
+        if streamed:
             return RelayResponse.stream(
                 paced(_message_stream(message), relay.stream_delay_s), headers=headers
             )

@@ -184,7 +184,9 @@ def _generate(
             "responseId": response_id,
         }
 
-    if action == "generateContent" or req.has_fault("no_stream"):
+    streamed = action == "streamGenerateContent" and not req.has_fault("no_stream")
+    relay.account(spec, model, prompt_tokens, out_tokens + thought_tokens, streamed)
+    if not streamed:
         return RelayResponse.json(chunk([*thoughts, *parts], finish))
     pieces = [chunk(thoughts, None)] if thoughts else []
     if "text" in parts[0]:

@@ -188,6 +188,7 @@ def _chat_handler(relay: Relay) -> Any:
             "total_tokens": prompt_tokens + out_tokens,
         }
         headers = {"x-request-id": errors.request_id()}
+        relay.account(auth, model, prompt_tokens, out_tokens, _stream_requested(req, body))
         if not _stream_requested(req, body):
             return RelayResponse.json(
                 {
@@ -349,6 +350,10 @@ def _responses_handler(relay: Relay) -> Any:
             "metadata": body.get("metadata") or {},
         }
         headers = {"x-request-id": errors.request_id()}
+        usage = response["usage"]
+        relay.account(
+            auth, model, usage["input_tokens"], usage["output_tokens"], _stream_requested(req, body)
+        )
         if not _stream_requested(req, body):
             return RelayResponse.json(response, headers=headers)
         return RelayResponse.stream(paced(_responses_stream(response), relay.stream_delay_s), headers=headers)

@@ -17,7 +17,7 @@ from credlib.relay import errors, faults
 from credlib.relay.connection import HOST, RelayHTTPServer, RelayRequestHandler
 from credlib.relay.faults import Fault, FaultBook
 from credlib.relay.generate import DEFAULT_REPLY
-from credlib.relay.keys import KeySpec
+from credlib.relay.keys import KeySpec, NewApiLog
 from credlib.relay.wire import BadJSON, LogEntry, RelayRequest, RelayResponse
 
 Handler = Callable[[RelayRequest], RelayResponse]
@@ -57,7 +57,9 @@ class Relay:
     what the fake model says; ``accept_any_key`` accepts unknown keys as if added with ``models=None``;
     ``quota_per_unit`` is New API's USD-to-quota factor (published at ``/api/status``);
     ``stream_delay_s`` spaces the events of every stream; ``log_bodies=False`` keeps request bodies
-    out of the log (long benchmarks).
+    out of the log (long benchmarks). With ``account_usage`` every answered generation is charged to
+    its key like a real relay does (``price_per_mtok`` = USD per million input, output tokens): ``used``
+    grows, ``quota`` shrinks, New API gets a consume log and Sub2API's today/total windows count it.
     """
 
     def __init__(
@@ -71,6 +73,8 @@ class Relay:
         quota_per_unit: int = 500_000,
         stream_delay_s: float = 0.0,
         log_bodies: bool = True,
+        account_usage: bool = False,
+        price_per_mtok: tuple[float, float] = (0.15, 0.60),
     ) -> None:
         self.latency_s = latency_s
         self.name = name
@@ -79,6 +83,8 @@ class Relay:
         self.quota_per_unit = quota_per_unit
         self.stream_delay_s = stream_delay_s
         self.log_bodies = log_bodies
+        self.account_usage = account_usage
+        self.price_per_mtok = price_per_mtok
         self._port = port
         self._keys: dict[str, KeySpec] = {}
         self._keys_lock = threading.Lock()
@@ -190,6 +196,33 @@ class Relay:
                 return errors.newapi_error(401, "该令牌状态不可用")
             return errors.invalid_key(protocol, presented=True)
         return spec
+
+    def account(self, spec: KeySpec, model: str, input_tokens: int, output_tokens: int, stream: bool) -> None:
+        """Charges one answered generation to ``spec`` when ``account_usage`` is on."""
+        if not self.account_usage:
+            return
+        price_in, price_out = self.price_per_mtok
+        cost = (input_tokens * price_in + output_tokens * price_out) / 1_000_000
+        with self._keys_lock:
+            spec.used += cost
+            if not spec.unlimited:
+                spec.quota -= cost
+            spec.logs.append(
+                NewApiLog(
+                    created_at=int(time.time()),
+                    model_name=model,
+                    cost=cost,
+                    prompt_tokens=input_tokens,
+                    completion_tokens=output_tokens,
+                    is_stream=stream,
+                )
+            )
+            for window in (spec.today, spec.total):
+                window.requests += 1
+                window.input_tokens += input_tokens
+                window.output_tokens += output_tokens
+                window.cost += cost
+                window.actual_cost += cost
 
     # ---- faults ------------------------------------------------------------------------------------
     def set_fault(
