@@ -374,3 +374,35 @@ def test_user_agent_names_credlib_unless_the_caller_sets_one(loopback: Start) ->
     server = loopback(lambda seen: Reply(200, seen.headers.get("user-agent", "")))
     assert fetch(server.url + "/").text.startswith("credlib/")
     assert fetch(server.url + "/", headers={"User-Agent": "claude-cli/2.1"}).text == "claude-cli/2.1"
+
+
+def test_timeout_messages_say_what_was_slow(loopback: Start) -> None:
+    hang = loopback(lambda seen: Reply(action="hang"))
+    drip = loopback(lambda seen: Reply(200, "x" * 100, action="drip", drip_interval_s=0.1))
+    engine = Engine(FAST, timeout_s=0.4)
+    assert "no data for 0.4 s" in str(fail(hang.url + "/", engine))
+    assert "response not complete within 0.8 s" in str(fail(drip.url + "/", engine))
+
+
+def test_connect_timeout_when_the_listen_queue_is_full() -> None:
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)  # never accepted: once the queue is full, new SYNs are dropped
+        port = listener.getsockname()[1]
+        fillers = []
+        try:
+            for _ in range(4):
+                filler = socket.socket()
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.1", port))
+                fillers.append(filler)
+            time.sleep(0.1)
+            started = time.monotonic()
+            err = fail(f"http://127.0.0.1:{port}/", Engine(FAST, timeout_s=0.5))
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert err.kind == "timeout" and "no connection within 0.5 s" in str(err)
+    assert time.monotonic() - started < 2

@@ -353,13 +353,8 @@ class Engine:
                 finally:
                     await response.aclose()
         except (TimeoutError, httpx.TimeoutException) as exc:
-            phase = (
-                "connecting"
-                if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
-                else "waiting for a response"
-            )
             raise self._fail(
-                call, "timeout", f"{where}: timed out {phase} ({call.timeout_s:g} s limit)", started
+                call, "timeout", f"{where}: {_timeout_text(exc, call.timeout_s)}", started
             ) from None
         except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
             # h11 reports a reset before any response byte as a protocol error; to a user it is a
@@ -400,6 +395,14 @@ class Engine:
         message = call.scrub(message)
         log.info("%s (%.0f ms)", message, _ms(started))
         return NetError(kind, message)
+
+
+def _timeout_text(exc: BaseException, timeout_s: float) -> str:
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return f"no connection within {timeout_s:g} s"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no data for {timeout_s:g} s"
+    return f"response not complete within {timeout_s * _DEADLINE_FACTOR:g} s"
 
 
 def _check_headers(headers: Mapping[str, str]) -> None:
