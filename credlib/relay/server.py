@@ -180,8 +180,9 @@ class Relay:
             return None
         with self._keys_lock:
             spec = self._keys.get(key)
-        if spec is None and self.accept_any_key:
-            return KeySpec(key=key, models=None)
+            if spec is None and self.accept_any_key:
+                # Remembered, so accounting and later telemetry calls see the same key.
+                spec = self._keys[key] = KeySpec(key=key, models=None)
         return spec
 
     def authenticate(self, req: RelayRequest, protocol: errors.Protocol) -> KeySpec | RelayResponse:
