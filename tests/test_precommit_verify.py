@@ -75,7 +75,8 @@ def test_failing_changed_key_fails_the_hook(relay: Relay, git_project: Callable[
     commit_all(alice, "bad key")
     proc = run_credlib(alice, "git", "verify-changed")
     assert proc.returncode == 1
-    assert "Relay 3: auth_failed" in proc.stdout
+    [row] = [line for line in proc.stdout.splitlines() if line.startswith("Relay 3 ")]
+    assert "auth_failed" in row
 
 
 def test_base_url_change_counts_as_changed(

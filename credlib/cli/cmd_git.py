@@ -78,15 +78,17 @@ def verify_changed(app: AppContext, since: str | None, file: str | None, as_json
     The base is REF, else what the remote has (PRE_COMMIT_FROM_REF, set by pre-commit's pre-push
     stage), else the upstream branch; with none of them every credential is verified.
     """
+    from credlib.cli.cmd_verify import exit_code, payload, record, render, run_verify
     from credlib.gitops.changed import changed_since
-    from credlib.gitops.verify_hook import verify_credentials
     from credlib.store import load_config
 
     path = file or app.file
     config = load_config(path)
     changed = changed_since(config, Path(path), since)
-    results = verify_credentials(config, changed.credentials)
-    failed = [r for r in results if not r.ok]
+    creds = list(changed.credentials)
+    results = run_verify(config, creds, as_type=None, model=None, clis=[]) if creds else []
+    if results:
+        record(config, creds, results)
     if as_json:
         from credlib.output import emit_json
 
@@ -95,15 +97,13 @@ def verify_changed(app: AppContext, since: str | None, file: str | None, as_json
                 "base_ref": changed.base_ref,
                 "checked": len(results),
                 "total": changed.total,
-                "results": [r.to_json() for r in results],
+                **payload(results),
             }
         )
     else:
         click.echo(
             f"credlib verify: {len(results)} of {changed.total} credential(s) ({changed.reason})", err=True
         )
-        for res in results:
-            click.echo(
-                f"{res.name}: {res.status}" + (f" ({res.reason})" if not res.ok and res.reason else "")
-            )
-    return int(ExitCode.CHECK_FAILED if failed else ExitCode.OK)
+        if results:
+            click.echo(render(results))
+    return int(exit_code(results))
