@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,15 @@ def measure(
     argv: list[str], *, env: dict[str, str], cwd: Path, ok: tuple[int, ...] = (0,)
 ) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one fresh process (stdout discarded, stderr checked)."""
+    wall, rss, _ = measure_full(argv, env=env, cwd=cwd, ok=ok)
+    return wall, rss
+
+
+def measure_full(
+    argv: list[str], *, env: dict[str, str], cwd: Path, ok: tuple[int, ...] = (0,)
+) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds (user + system, the process and the children it
+    waited for — so `credlib ls` counts its sops child) of one fresh process."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -67,7 +77,7 @@ def measure(
     if proc.returncode not in ok:
         raise RuntimeError(f"{' '.join(argv[:4])} … exited {proc.returncode}: {err[-500:]}")
     rss_mb = usage.ru_maxrss / (1024.0 * 1024.0) if sys.platform == "darwin" else usage.ru_maxrss / 1024.0
-    return wall, rss_mb
+    return wall, rss_mb, usage.ru_utime + usage.ru_stime
 
 
 def median_of(
@@ -79,6 +89,38 @@ def median_of(
         measure(argv, env=env, cwd=cwd)
     runs = [measure(argv, env=env, cwd=cwd) for _ in range(repeats)]
     return statistics.median(w for w, _ in runs), max(r for _, r in runs)
+
+
+def interleaved(
+    commands: dict[str, list[str]], *, env: dict[str, str], cwd: Path, repeats: int = 7, warmup: int = 1
+) -> dict[str, Timing]:
+    """Run every command in turn, ``repeats`` rounds (after ``warmup`` unmeasured rounds), so a change
+    in machine load hits all of them alike. Returns name -> Timing (best and median wall s, max RSS MB,
+    median CPU s). Ratios use the best run of each: the least-disturbed measurement of the same work."""
+    for _ in range(warmup):
+        for argv in commands.values():
+            measure(argv, env=env, cwd=cwd)
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
+    rss: dict[str, float] = dict.fromkeys(commands, 0.0)
+    for _ in range(repeats):
+        for name, argv in commands.items():
+            wall, peak, cpu = measure_full(argv, env=env, cwd=cwd)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+            rss[name] = max(rss[name], peak)
+    return {
+        name: Timing(min(w), statistics.median(w), rss[name], statistics.median(cpus[name]))
+        for name, w in walls.items()
+    }
+
+
+@dataclass(frozen=True)
+class Timing:
+    best_s: float
+    median_s: float
+    rss_mb: float
+    cpu_s: float
 
 
 def bench_env(root: Path) -> dict[str, str]:

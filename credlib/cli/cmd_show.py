@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from credlib.model import Credential
 
 from credlib.cli.context import AppContext
 from credlib.cli.options import json_option
@@ -33,10 +38,7 @@ def show(app: AppContext, name: str, reveal: bool, as_json: bool) -> None:
         echo(f"{key + ':':<11} {value}")
 
 
-def clip_content(cred: object, what: str) -> str:
-    from credlib.model import Credential
-
-    assert isinstance(cred, Credential)
+def clip_content(cred: Credential, what: str) -> str:
     if what == "key":
         return cred.api_key
     if what == "base_url":
