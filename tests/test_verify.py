@@ -283,3 +283,38 @@ def test_verbose_lists_every_check(project: dict[str, Any], capsys: pytest.Captu
     assert code == 0, err
     assert "  pass  models: 3 models from GET /v1/models (" in out
     assert "  pass  generate: gpt-4o-mini answered (POST /v1/chat/completions) (" in out
+
+
+def test_every_probe_request_stays_inside_the_origin_limits(relay_factory: Callable[..., Relay]) -> None:
+    """verify and --cli probes of many credentials on one origin: never more than `concurrency` in flight
+    and never more than `burst + rate * t` requests in a window of t seconds (from the relay's log)."""
+    relay = relay_factory(latency_s=0.05)
+    creds = []
+    for i in range(4):
+        key = fake_key()
+        relay.add_key(key)
+        creds.append(
+            Credential(name=f"c{i}", id=f"c{i}", base_url=relay.url, api_key=key, models=("gpt-4o-mini",))
+        )
+    limits = Limits(concurrency=2, burst=2, per_minute=600)
+
+    async def go() -> list[VerifyResult]:
+        async with Engine(limits, timeout_s=5) as engine:
+            return await verify_many(engine, creds, cli=["codex", "gemini-cli"])
+
+    results = asyncio.run(go())
+    assert all(r.ok and all(c.verdict == "compatible" for c in r.cli) for r in results)
+    log = sorted(relay.log, key=lambda e: e.t_start)
+    assert len(log) >= 4 * 4
+    for entry in log:
+        overlapping = [e for e in log if e.t_start <= entry.t_start < e.t_end]
+        assert len(overlapping) <= limits.concurrency
+    rate = limits.per_minute / 60
+    # The relay stamps a request when its line is parsed, after it left the limiter; a request that
+    # opened a connection is stamped later than the rest, which can squeeze one window by a token.
+    # (The limiter's exact arithmetic is tested in test_net_limiter.py; here the point is that no
+    # probe request bypasses it: unlimited, all of them would arrive at once.)
+    for i, first in enumerate(log):
+        for j in range(i, len(log)):
+            window = log[j].t_start - first.t_start
+            assert j - i + 1 <= limits.burst + rate * window + 1
