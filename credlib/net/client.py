@@ -152,6 +152,7 @@ class Engine:
         self.limiter = OriginLimiter(self._limits, self._origin_limits)
         if self._ssl is None:
             self._ssl = httpx.create_ssl_context(trust_env=True)  # loading CAs is slow: once, up front
+        await _warm_up()
         self._open = True
         return self
 
@@ -395,6 +396,16 @@ class Engine:
         message = call.scrub(message)
         log.info("%s (%.0f ms)", message, _ms(started))
         return NetError(kind, message)
+
+
+async def _warm_up() -> None:
+    """Import what httpx loads lazily on its first connection (~0.1 s), so that cost is paid once
+    here rather than added to the latency of the first requests (and to every origin's first wave).
+    httpcore and anyio are httpx's own dependencies."""
+    import anyio
+    import httpcore  # noqa: F401
+
+    await anyio.sleep(0)  # loads anyio's asyncio backend
 
 
 def _timeout_text(exc: BaseException, timeout_s: float) -> str:
