@@ -195,3 +195,21 @@ def test_file_changed_between_plan_and_apply_is_not_overwritten(tmp_path: Path) 
     done = asyncio.run(apply_delivery(p, state, None))
     assert done.action == "error" and "changed since the plan" in (done.error or "")
     assert path.read_text() == "A=2\n"
+
+
+def test_yaml_credlib_created_then_hand_edited_keeps_the_edit(tmp_path: Path) -> None:
+    path = tmp_path / "litellm.yaml"
+    state = new_state(tmp_path)
+    a, b, c = cred("Alpha"), cred("Beta"), cred("Gamma")
+    apply(target("l", "litellm", path), [a], state)
+    # Written by credlib's plain emitter, read back by its plain reader on the next change.
+    apply(target("l", "litellm", path), [a, b], state)
+    text = path.read_text()
+    assert "credlib-alpha-gpt-4o-mini" in text and "credlib-beta-gpt-4o-mini" in text
+    path.write_text("# tuned by hand\n" + text + "router_settings:\n  num_retries: 2  # mine\n")
+    p = apply(target("l", "litellm", path), [a, c], state)
+    # The file changed since credlib wrote it: drift (apply needs --force); forced, the merge is still safe.
+    assert p.action == "drift"
+    text = path.read_text()
+    assert text.startswith("# tuned by hand\n") and "num_retries: 2  # mine" in text
+    assert "credlib-gamma-gpt-4o-mini" in text and "credlib-beta-gpt-4o-mini" not in text

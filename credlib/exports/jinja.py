@@ -57,9 +57,9 @@ def _tojson(value: Any, indent: int | None = None) -> str:
 
 
 def _toyaml(value: Any) -> str:
-    from credlib.exports.formats import dump, to_plain
+    from credlib.exports.formats import plain_yaml, to_plain
 
-    return dump("yaml", to_plain(value))
+    return plain_yaml(to_plain(value))
 
 
 def _toml(value: Any) -> str:

@@ -46,7 +46,11 @@ def _ensure(doc: Any, path: tuple[str, ...], fmt: str, leaf: str) -> Any:
     for i, part in enumerate(path):
         if part not in node:
             last = i == len(path) - 1
-            node[part] = [] if (last and leaf == "list") else new_container(fmt)
+            if last and leaf == "list":
+                node[part] = []
+            else:
+                # A plain document stays plain (fast to write); a round-trip one gets its own kind.
+                node[part] = {} if type(node) is dict else new_container(fmt)
         node = node[part]
     return node
 

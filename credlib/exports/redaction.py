@@ -8,12 +8,11 @@ from collections.abc import Iterable
 
 from credlib.redact import Scrubber, redact_key
 
-_FIELD = re.compile(
-    r"""(?ix)
-    (["']?[\w.-]*(?:api[-_]?key|apikey|auth[-_]?token|access[-_]?token|secret|password|master[-_]?key|bearer)
-       [\w.-]*["']?\s*[:=]\s*)     # a key-like field name and its separator
-    (["']?)([^"'\s,}\]#]{4,})      # its value
-    """
+# Any `name: value` / `name = value` / `"name": "value"` pair; the name is checked in Python (one
+# possessive pass instead of a backtracking search for key words inside every identifier).
+_PAIR = re.compile(r"""(?<![\w.-])(["']?)([A-Za-z_][\w.-]*+)\1(\s*[:=]\s*)(["']?)([^"'\s,}\]#]{4,})""")
+_KEYISH = re.compile(
+    r"api[-_]?key|apikey|auth[-_]?token|access[-_]?token|secret|password|master[-_]?key|bearer", re.IGNORECASE
 )
 _KEY_SHAPES = re.compile(r"\b(sk-(?:ant-)?[A-Za-z0-9_-]{12,}|AIza[0-9A-Za-z_-]{20,})")
 _LINK = re.compile(r"\b((?:cherrystudio|ccswitch|ccr)://[^\s?\"']*)\?[^\s\"']*")
@@ -24,15 +23,59 @@ def redact_link(link: str) -> str:
     return _LINK.sub(lambda m: m.group(1) + "?…", link)
 
 
+# Keys are almost always made of these characters; such a key is found by one pass over the text's
+# tokens instead of one search per key (a plan over a thousand keys would otherwise scan each diff
+# a thousand times).
+_TOKEN = re.compile(r"[A-Za-z0-9_\-.~+]+")
+_TOKEN_KEY = re.compile(r"[A-Za-z0-9_\-.~+]+=*")
+
+
+def scrub_secrets(text: str, secrets: Iterable[str]) -> str:
+    """Replace every known secret in ``text`` with its redacted form."""
+    simple: set[str] = set()
+    other: list[str] = []
+    for secret in secrets:
+        if not secret or len(secret) < 4:
+            continue
+        if _TOKEN_KEY.fullmatch(secret):
+            simple.add(secret.rstrip("="))
+        else:
+            other.append(secret)
+    if other:
+        text = Scrubber(other)(text)
+    if simple:
+        lengths = sorted({len(s) for s in simple})
+
+        def _swap(m: re.Match[str]) -> str:
+            token = m.group(0)
+            if token in simple:
+                return redact_key(token)
+            if len(token) <= lengths[0]:
+                return token
+            # A key glued to other key characters: look for it inside the token.
+            for size in lengths:
+                for start in range(len(token) - size + 1):
+                    piece = token[start : start + size]
+                    if piece in simple:
+                        return token[:start] + redact_key(piece) + _swap_rest(token[start + size :])
+            return token
+
+        def _swap_rest(rest: str) -> str:
+            return _TOKEN.sub(_swap, rest) if rest else rest
+
+        text = _TOKEN.sub(_swap, text)
+    return text
+
+
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    text = Scrubber(secrets)(text)
+    text = scrub_secrets(text, secrets)
     text = _LINK.sub(lambda m: m.group(1) + "?…", text)
 
     def _mask(m: re.Match[str]) -> str:
-        value = m.group(3)
-        if "…" in value or value.startswith(("os.environ/", "$")):
+        value = m.group(5)
+        if not _KEYISH.search(m.group(2)) or "…" in value or value.startswith(("os.environ/", "$")):
             return m.group(0)
-        return m.group(1) + m.group(2) + redact_key(value)
+        return m.group(1) + m.group(2) + m.group(1) + m.group(3) + m.group(4) + redact_key(value)
 
-    text = _FIELD.sub(_mask, text)
+    text = _PAIR.sub(_mask, text)
     return _KEY_SHAPES.sub(lambda m: redact_key(m.group(1)) if "…" not in m.group(1) else m.group(1), text)

@@ -39,6 +39,16 @@ class RenderedFile:
     text: str
     merge: tuple[MergeRule, ...]
     template: str
+    document: Any = None  # the parsed fragment (parsed once, when the rendering is validated)
+
+    def display(self) -> str:
+        """The fragment as the tool's file format (YAML templates may render JSON, which is YAML)."""
+        if self.file_format == "yaml" and self.text.lstrip()[:1] in ("{", "["):
+            return formats.dump("yaml", formats.to_plain(self.document))
+        if self.file_format == "json":
+            # Templates render compact JSON (C encoder); people read it indented.
+            return formats.dump("json", self.document)
+        return self.text
 
 
 @dataclass
@@ -64,11 +74,11 @@ class Rendering:
         if self.ttype.delivery == "http":
             return formats.dump("json", self.document)
         if len(self.files) == 1:
-            return self.files[0].text
+            return self.files[0].display()
         parts = []
         for rendered in self.files:
             marker = "#" if rendered.file_format in ("yaml", "toml", "dotenv") else "//"
-            parts.append(f"{marker} --- {rendered.path} ---\n{rendered.text}")
+            parts.append(f"{marker} --- {rendered.path} ---\n{rendered.display()}")
         return "\n".join(parts)
 
 
@@ -191,15 +201,14 @@ def _template_source(target: Target, ttype: TargetType, base_dir: Path | None) -
     return path.name, str(path.parent)
 
 
-def _validated(text: str, fmt: FileFormat, template: str, target: Target, scrub: Scrubber) -> str:
+def _parsed(text: str, fmt: FileFormat, template: str, target: Target, scrub: Scrubber) -> Any:
     try:
-        formats.parse(fmt, text)
+        return formats.parse(fmt, text)
     except formats.FormatError as exc:
         raise TemplateError(
             f"target {target.name!r}: template {template} rendered invalid {fmt}: {scrub(str(exc))}",
             exit_code=ExitCode.INVALID_FILE,
         ) from None
-    return text
 
 
 def render_target(
@@ -267,9 +276,10 @@ def render_target(
             "main",
             main_path,
             ttype.file_format,
-            _validated(text, ttype.file_format, name, target, scrub),
+            text,
             ttype.merge,
             name,
+            _parsed(text, ttype.file_format, name, target, scrub),
         )
     )
     for comp in ttype.companions:
@@ -295,9 +305,10 @@ def _render_companion(
         comp.role,
         path,
         comp.file_format,
-        _validated(text, comp.file_format, comp.template, target, scrub),
+        text,
         comp.merge,
         comp.template,
+        _parsed(text, comp.file_format, comp.template, target, scrub),
     )
 
 

@@ -55,26 +55,85 @@ def _recorded_hash(state: State, target_name: str, path: Path) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _parse_existing(rendered: RenderedFile, text: str | None, ours_plain: bool) -> Any:
+    if text is None:
+        return None
+    if ours_plain and rendered.file_format == "yaml":
+        # Byte-for-byte what credlib wrote with its plain emitter: read it back without ruamel.
+        try:
+            return formats.parse_plain_yaml(text)
+        except formats.FormatError:
+            pass
+    return formats.parse(rendered.file_format, text)
+
+
+def _unified_diff(old: str | None, new: str, path: Path) -> str:
+    if old is None:
+        # A new file: every line is an addition (difflib would index the whole text for nothing).
+        lines = new.splitlines(keepends=True)
+        body = "".join("+" + (ln if ln.endswith("\n") else ln + "\n") for ln in lines)
+        return f"--- /dev/null\n+++ {path}\n@@ -0,0 +1,{len(lines)} @@\n{body}"
+    diff = difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=str(path), tofile=str(path)
+    )
+    return "".join(diff)
+
+
+def _recorded(state: State, target_name: str, section: str, path: Path) -> str | None:
+    record = state.get("targets", target_name) or {}
+    values = record.get(section, {}) if isinstance(record, dict) else {}
+    value = values.get(str(path)) if isinstance(values, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def _plan_file(plan: TargetPlan, rendered: RenderedFile, state: State, secrets: list[str]) -> dict[str, Any]:
     path = rendered.path
     assert path is not None
     existing_text = _read(path)
+    current_hash = sha256_text(existing_text) if existing_text is not None else None
+    recorded = _recorded_hash(state, plan.name, path)
+    fragment_hash = sha256_text(rendered.text)
+    item: dict[str, Any] = {
+        "path": str(path),
+        "role": rendered.role,
+        "old_hash": current_hash,
+        "exists": existing_text is not None,
+        "content": None,
+        "new_hash": current_hash,
+        "fragment": fragment_hash,
+        "owned": _owned_for(state, plan.name, path) or {},
+        "drift": False,
+        "only_removals": False,
+    }
+    if (
+        existing_text is not None
+        and recorded == current_hash
+        and _recorded(state, plan.name, "fragments", path) == fragment_hash
+    ):
+        # The file is what credlib last wrote and the rendering has not changed: merging again
+        # would change nothing, so the (slow, for big YAML files) parse is skipped.
+        return item
     try:
-        existing = formats.parse(rendered.file_format, existing_text or "")
+        existing = _parse_existing(
+            rendered,
+            existing_text,
+            recorded == current_hash and _recorded(state, plan.name, "writers", path) == "plain",
+        )
     except formats.FormatError as exc:
         raise CredlibError(
             f"{path}: cannot parse the existing {rendered.file_format} file ({exc}); "
             "credlib will not overwrite it"
         ) from None
-    fragment = formats.parse(rendered.file_format, rendered.text)
+    if existing is None:
+        existing = (
+            formats.parse(rendered.file_format, "") if rendered.file_format in ("toml", "dotenv") else {}
+        )
     result = merge_document(
-        existing, fragment, rendered.merge, _owned_for(state, plan.name, path), rendered.file_format
+        existing, rendered.document, rendered.merge, _owned_for(state, plan.name, path), rendered.file_format
     )
     new_text: str | None = formats.dump(rendered.file_format, result.document)
     if existing_text is None and not result.changes:
         new_text = None  # nothing to deliver: do not create an empty file
-    recorded = _recorded_hash(state, plan.name, path)
-    current_hash = sha256_text(existing_text) if existing_text is not None else None
     # A document whose owned entries already match is left byte-for-byte alone (the user's layout wins).
     writes = (
         new_text is not None and new_text != existing_text and (bool(result.changes) or existing_text is None)
@@ -86,24 +145,16 @@ def _plan_file(plan: TargetPlan, rendered: RenderedFile, state: State, secrets: 
     plan.changes.extend(Change(c.op, prefix + c.key, c.summary) for c in result.changes)
     if writes:
         assert new_text is not None
-        diff = difflib.unified_diff(
-            (existing_text or "").splitlines(keepends=True),
-            new_text.splitlines(keepends=True),
-            fromfile=str(path) if existing_text is not None else "/dev/null",
-            tofile=str(path),
-        )
-        plan.diff += redact_text("".join(diff), secrets)
-    return {
-        "path": str(path),
-        "role": rendered.role,
-        "old_hash": current_hash,
-        "exists": existing_text is not None,
-        "content": new_text if writes else None,
-        "new_hash": sha256_text(new_text) if new_text is not None else current_hash,
-        "owned": result.owned,
-        "drift": drift,
-        "only_removals": bool(result.changes) and all(c.op == "-" for c in result.changes),
-    }
+        plan.diff += redact_text(_unified_diff(existing_text, new_text, path), secrets)
+    item.update(
+        writer="plain" if formats.is_plain(result.document) else "other",
+        content=new_text if writes else None,
+        new_hash=sha256_text(new_text) if new_text is not None else current_hash,
+        owned=result.owned,
+        drift=drift,
+        only_removals=bool(result.changes) and all(c.op == "-" for c in result.changes),
+    )
+    return item
 
 
 async def plan_file(plan: TargetPlan, rendering: Rendering, state: State) -> TargetPlan:
@@ -130,6 +181,10 @@ async def plan_file(plan: TargetPlan, rendering: Rendering, state: State) -> Tar
     else:
         plan.action = "update"
     return plan
+
+
+def _writer(state: State, target_name: str, path: str) -> str | None:
+    return _recorded(state, target_name, "writers", Path(path))
 
 
 def _make_private_dirs(directory: Path) -> None:
@@ -173,6 +228,8 @@ async def apply_file(plan: TargetPlan, state: State) -> TargetPlan:
         {
             "hash": main_hash,
             "files": files_hashes,
+            "fragments": {i["path"]: i["fragment"] for i in items},
+            "writers": {i["path"]: i.get("writer") or _writer(state, plan.name, i["path"]) for i in items},
             "type": plan.type,
             "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
