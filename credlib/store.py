@@ -309,7 +309,7 @@ def rename_credential(path: str | Path, old: str, new: str) -> Credential:
     raw_item = (raw.get("credentials") or [])[cred.index]
     explicit_id = isinstance(raw_item, dict) and "id" in raw_item
     if explicit_id or not pin_id:
-        set_field(target, cred.name, "name", new)
+        _set_field(target, cred.name, ["name"], new)
         return cred
 
     def change(doc: Any, plain: dict[str, Any]) -> None:
@@ -392,11 +392,19 @@ def _has_comments_in_body(text: str) -> bool:
 def set_field(path: str | Path, name: str, field: str, value: object) -> Credential:
     """Set one field of one credential (``telemetry.method`` style paths reach nested fields).
 
-    ``value`` None removes an optional field. Validates the would-be file before writing.
+    ``value`` None removes an optional field. Validates the would-be file before writing. Setting
+    ``name`` is a rename (the id is kept, see ``rename_credential``).
     """
+    field_path = [p for p in field.split(".") if p]
+    if field_path == ["name"] and isinstance(value, str):
+        return rename_credential(path, name, value)
+    return _set_field(path, name, field_path, value)
+
+
+def _set_field(path: str | Path, name: str, field_path: list[str], value: object) -> Credential:
     target, config = _single_file(path, name)
     cred = find_credential(config, name)
-    field_path = [p for p in field.split(".") if p]
+    field = ".".join(field_path)
     spec = _field_spec(field_path)
     parsed = parse_field_value(spec, value)
     if field_path == ["base_url"] and isinstance(parsed, str):

@@ -276,3 +276,9 @@ def test_add_puts_modeline_on_a_file_without_one(project: Path) -> None:
     assert path.read_text().startswith(store.MODELINE + "\n")
     store.add_credentials(path, [cred("Third")])
     assert path.read_text().count("yaml-language-server") == 1
+
+
+def test_set_name_is_a_rename_that_keeps_the_id(cfile: Path) -> None:
+    store.set_field(cfile, "Alpha", "name", "Completely Different")
+    renamed = store.load_config(cfile).find("completely different")
+    assert renamed is not None and renamed.id == "alpha"

@@ -31,4 +31,9 @@ def ls(app: AppContext, query: str, tags: tuple[str, ...], types: tuple[str, ...
         [c.name, c.api_type, c.base_url, ",".join(c.tags), redact_key(c.api_key), (c.notes or "")[:40]]
         for c in found
     ]
+    if not rows:
+        from credlib.output import echo_err
+
+        echo_err("no credentials match" if (query or tags or types) else "no credentials yet: `credlib add`")
+        return
     print_table(["NAME", "TYPE", "BASE URL", "TAGS", "KEY", "NOTES"], rows)
