@@ -85,21 +85,28 @@ def load_config(path: str | Path) -> Config:
     files = files_of(path)
     if len(files) == 1 and not Path(path).expanduser().is_dir():
         return _load_file(files[0])
-    configs = [_load_file(f) for f in files]
+    from concurrent.futures import ThreadPoolExecutor
+
+    # One sops process per file; they are independent, so run them side by side.
+    with ThreadPoolExecutor(max_workers=min(8, len(files))) as pool:
+        configs = list(pool.map(_load_file, files))
     return merge_configs(configs, str(path))
 
 
 def merge_configs(configs: Sequence[Config], path: str) -> Config:
-    """One Config from several files; names and ids must be unique across all of them."""
+    """One Config from several files; names and ids must be unique across all of them.
+
+    Each file's ``defaults`` already applied to its own credentials while it was validated; the
+    merged (global) defaults — limits and timeout — are those of the first file that sets any.
+    """
     problems = ProblemList(file=path)
     chk = _Checker(problems, None)
     creds: list[Credential] = []
     for cfg in configs:
         creds.extend(cfg.credentials)
-    defaults_from = [c for c in configs if c.defaults != configs[0].defaults]
-    if defaults_from:
-        problems.add("defaults", "the files of a credentials directory disagree on `defaults`; "
-                                 "keep them in one file only (or identical)")
+    from credlib.model import Defaults
+
+    defaults = next((c.defaults for c in configs if c.defaults != Defaults()), Defaults())
     targets = [t for cfg in configs for t in cfg.targets]
     _check_unique_across(chk, creds)
     names = [t.name for t in targets]
@@ -108,7 +115,7 @@ def merge_configs(configs: Sequence[Config], path: str) -> Config:
     problems.raise_if_any()
     return Config(
         version=configs[0].version,
-        defaults=configs[0].defaults,
+        defaults=defaults,
         credentials=tuple(creds),
         targets=tuple(targets),
         path=path,
