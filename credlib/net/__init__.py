@@ -15,9 +15,15 @@
   and the ``credlib.net`` log name method, origin and path only, scrubbed of every known secret.
 """
 
-from credlib.net.client import Engine, Response, engine_for, run_sync
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from credlib.net.errors import NetError
 from credlib.net.limiter import OriginLimiter, TokenBucket, theoretical_bound
+
+if TYPE_CHECKING:
+    from credlib.net.client import Engine, Response, engine_for, run_sync
 
 __all__ = [
     "Engine",
@@ -29,3 +35,14 @@ __all__ = [
     "run_sync",
     "theoretical_bound",
 ]
+
+_CLIENT_NAMES = frozenset({"Engine", "Response", "engine_for", "run_sync"})
+
+
+def __getattr__(name: str) -> Any:
+    # httpx loads only when the engine is used: ``NetError`` and the limiter stay cheap to import.
+    if name in _CLIENT_NAMES:
+        from credlib.net import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
