@@ -118,6 +118,15 @@ class _Call:
 
 
 class Engine:
+    """The HTTP client of credlib; use it as ``async with Engine(...) as engine``.
+
+    ``limits`` apply per origin (``origin_limits`` overrides them for named origins). ``timeout_s``
+    bounds connecting and each wait for data; a whole attempt gets twice that. ``scrubber`` knows
+    the secrets to remove from every message, on top of the credentials each request carries.
+    ``origin_overrides`` (the demo) sends one origin's requests to another address while the Host
+    header, paths and limiter keys stay those of the original origin.
+    """
+
     def __init__(
         self,
         limits: Limits = DEFAULT_LIMITS,
