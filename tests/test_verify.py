@@ -164,6 +164,8 @@ def project(relay: Relay, encrypted_file: EncryptedFile) -> dict[str, Any]:
     relay.add_key(keys["claude"])
     data = {
         "version": 1,
+        # The default 18 requests a minute per origin would make these tests wait on the limiter.
+        "defaults": {"limits": {"concurrency": 4, "burst": 100, "per_minute": 60000}},
         "credentials": [
             {"name": "Good Relay", "base_url": relay.url, "api_key": keys["good"], "models": ["gpt-4o-mini"]},
             {
