@@ -47,6 +47,8 @@ class DotenvDoc(MutableMapping[str, str]):
     def __init__(self, text: str = "") -> None:
         # Each line is [key or None, raw text, value or None]; unchanged lines are written back verbatim.
         self.lines: list[list[Any]] = []
+        self._index: dict[str, list[Any]] | None = None  # key -> its (first) line, built on demand
+        self._dups: set[str] = set()
         # Only "\n" ends a line: a value may hold other characters str.splitlines() would split on.
         body = text[:-1] if text.endswith("\n") else text
         for number, line in enumerate(body.split("\n") if body else [], start=1):
@@ -60,10 +62,14 @@ class DotenvDoc(MutableMapping[str, str]):
             self.lines.append([match.group(1), line, _dotenv_value(match.group(2))])
 
     def _find(self, key: str) -> list[Any] | None:
-        for entry in self.lines:
-            if entry[0] == key:
-                return entry
-        return None
+        if self._index is None:
+            self._index = {}
+            for entry in self.lines:
+                if entry[0] is not None:
+                    if entry[0] in self._index:
+                        self._dups.add(str(entry[0]))
+                    self._index.setdefault(str(entry[0]), entry)
+        return self._index.get(key)
 
     def __getitem__(self, key: str) -> str:
         entry = self._find(key)
@@ -77,7 +83,10 @@ class DotenvDoc(MutableMapping[str, str]):
         line = f"{key}={FILTERS['dotenv'](value)}"
         entry = self._find(key)
         if entry is None:
-            self.lines.append([key, line, value])
+            entry = [key, line, value]
+            self.lines.append(entry)
+            if self._index is not None:
+                self._index[key] = entry
         elif entry[2] != value:
             entry[1], entry[2] = line, value
 
@@ -85,7 +94,12 @@ class DotenvDoc(MutableMapping[str, str]):
         entry = self._find(key)
         if entry is None:
             raise KeyError(key)
-        self.lines.remove(entry)
+        # Marked, not removed from the list: removing a thousand entries stays linear.
+        entry[0] = entry[1] = entry[2] = None
+        if self._index is not None:
+            self._index.pop(key, None)
+            if key in self._dups:  # another line sets the same key: let it be found next
+                self._index = None
 
     def __iter__(self) -> Iterator[str]:
         return iter([str(e[0]) for e in self.lines if e[0] is not None])
@@ -94,7 +108,7 @@ class DotenvDoc(MutableMapping[str, str]):
         return sum(1 for e in self.lines if e[0] is not None)
 
     def dump(self) -> str:
-        return "".join(str(e[1]) + "\n" for e in self.lines)
+        return "".join(str(e[1]) + "\n" for e in self.lines if e[1] is not None)
 
 
 def _yaml() -> Any:
@@ -275,7 +289,7 @@ def _read_scalar(text: str) -> Any:
         return value
     if text in ("null", "true", "false", "{}", "[]"):
         return {"null": None, "true": True, "false": False}.get(text, {} if text == "{}" else [])
-    if _NUMBER.match(text):
+    if _NUMBER.fullmatch(text):
         return json.loads(text)
     return text
 

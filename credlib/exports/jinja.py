@@ -73,7 +73,7 @@ _DOTENV_PLAIN = re.compile(r"^[A-Za-z0-9_./:@+,-]*$")
 
 def _dotenv(value: Any) -> str:
     text = "" if value is None else str(value)
-    if _DOTENV_PLAIN.match(text):
+    if _DOTENV_PLAIN.fullmatch(text):
         return text
     escaped = (
         text.replace("\\", "\\\\")
