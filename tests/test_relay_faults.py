@@ -141,24 +141,33 @@ def test_drop_fault_closes_without_answer(relay: Relay, relay_key: str) -> None:
         httpx.get(relay.url + "/v1/models", headers=bearer(relay_key), timeout=5)
 
 
-@pytest.mark.parametrize(("family", "body"), [("openai", {"stream": True}), ("anthropic", {"stream": True})])
+@pytest.mark.parametrize(
+    ("path", "payload", "complete_marker"),
+    [
+        ("/v1/chat/completions", {**CHAT, "stream": True}, b"[DONE]"),
+        ("/v1/messages", {**MSG, "stream": True}, b"message_stop"),
+        ("/v1/responses", {"model": "gpt-4o-mini", "input": "x", "stream": True}, b"response.completed"),
+        ("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", GEN, b"finishReason"),
+    ],
+)
 def test_truncate_stream_closes_mid_sse(
-    relay: Relay, relay_key: str, family: str, body: dict[str, Any]
+    relay: Relay, relay_key: str, path: str, payload: dict[str, Any], complete_marker: bytes
 ) -> None:
-    relay.set_fault("truncate_stream", after_chunks=2)
-    path = "/v1/chat/completions" if family == "openai" else "/v1/messages"
-    payload = {**(CHAT if family == "openai" else MSG), **body}
-    headers = bearer(relay_key) | {"anthropic-version": "2023-06-01"}
+    relay.set_fault("truncate_stream", after_chunks=1)
+    headers = {
+        "x-goog-api-key" if "v1beta" in path else "x-api-key": relay_key,
+        "anthropic-version": "2023-06-01",
+    }
     received = b""
     with (
         pytest.raises(httpx.RemoteProtocolError),
         httpx.stream("POST", relay.url + path, json=payload, headers=headers, timeout=5) as r,
     ):
-        assert r.status_code == 200
+        assert r.status_code == 200 and r.headers["content-type"] == "text/event-stream"
         for part in r.iter_raw():
             received += part
-    assert received.count(b"data: ") == 2
-    assert b"[DONE]" not in received and b"message_stop" not in received
+    assert received.count(b"data: ") == 1
+    assert complete_marker not in received
 
 
 def test_truncate_plain_body(relay: Relay, relay_key: str) -> None:
