@@ -201,3 +201,14 @@ def test_expand_and_unknown_cli(relay: Relay) -> None:
     assert expand("all") == list(CLI_NAMES) and expand("codex") == ["codex"]
     with pytest.raises(ValueError, match="unknown CLI"):
         check(cred(relay, fake_key()), "vim")
+
+
+def test_codex_base_url_without_v1_when_only_that_works(relay: Relay) -> None:
+    key = fake_key()
+    relay.add_key(key)
+    relay.set_fault("missing_responses", path="/v1/responses")
+    report = check(cred(relay, key, ["gpt-4o-mini"]), "codex")
+    assert report.verdict == "compatible"
+    assert report.settings["base_url"] == relay.url
+    warn = next(c for c in report.checks if c.id == "base-url")
+    assert warn.status == "warn" and "without /v1" in warn.fix

@@ -211,6 +211,12 @@ CASES = [
         [("reject_beta", {"allowed": ["claude-code-20250219", "interleaved-thinking-2025-05-14"]})],
         required={"claude-code": "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"},
     ),
+    Case(
+        "responses-without-v1",
+        {"codex": OK},
+        [("missing_responses", {"path": "/v1/responses"})],
+        required={"codex": "base_url"},
+    ),
     Case("rejects-every-beta", {"claude-code": NO}, [("reject_beta", {"allowed": []})]),
     Case(
         "rejects-tools",
@@ -311,4 +317,6 @@ def _without(settings: dict[str, str], name: str) -> dict[str, str]:
     del out[name]
     if name == "ANTHROPIC_API_KEY":
         out["ANTHROPIC_AUTH_TOKEN"] = KEY_PLACEHOLDER  # the default auth variable instead
+    if name == "base_url":
+        out["base_url"] = settings[name].rstrip("/") + "/v1"  # the usual Codex setting instead
     return out

@@ -95,6 +95,21 @@ async def run(engine: EngineLike, cred: Credential, model: str, report: CliRepor
     }
     out = await send(engine, "POST", join_url(root, "responses"), headers=headers, json_body=_body(model))
     problem = _problem(out, scrub)
+    bare = cred.base_url.rstrip("/")
+    if problem is not None and problem.status == "not_found" and not model_missing(out) and root != bare:
+        # Some gateways serve the Responses API at <base>/responses only; Codex appends /responses to
+        # whatever base_url says, so base_url without /v1 is the fix.
+        alt = await send(engine, "POST", join_url(bare, "responses"), headers=headers, json_body=_body(model))
+        if _problem(alt, scrub) is None:
+            report.settings["base_url"] = bare
+            report.check(
+                "base-url",
+                "warn",
+                f"POST {out.path} is not found but POST {alt.path} works",
+                alt.latency_ms,
+                fix=f'set base_url = "{bare}" (without /v1) for this provider',
+            )
+            out, problem = alt, None
     if problem is None:
         report.check(
             "responses-stream", "pass", f"POST {out.path} streamed to response.completed", out.latency_ms
