@@ -86,8 +86,8 @@ def _changed_fields(old: Any, new: Any) -> str:
 
 def _insertable(value: Any, fmt: str) -> Any:
     # Entries move between documents of different libraries as plain data; each writer lays them out
-    # in its own default block style.
-    return to_plain(value)
+    # in its own default block style. A fragment parsed from JSON is plain already (fmt "plain").
+    return value if fmt == "plain" else to_plain(value)
 
 
 def merge_document(
@@ -96,18 +96,22 @@ def merge_document(
     rules: tuple[MergeRule, ...],
     owned_before: dict[str, list[str]] | None,
     fmt: str,
+    *,
+    fragment_plain: bool = False,
 ) -> MergeResult:
     """Merge ``rendered`` into ``existing`` in place; return it with the changes made."""
     result = MergeResult(document=existing)
     before = owned_before or {}
+    # Insert a plain fragment's entries as they are (no copy) when they go into a plain document.
+    insert_fmt = "plain" if fragment_plain and type(existing) is dict else fmt
     for rule in rules:
         owned = set(before.get(rule.id, []))
         if rule.kind == "map":
-            _merge_map(rule, existing, rendered, owned, fmt, result)
+            _merge_map(rule, existing, rendered, owned, insert_fmt, result)
         elif rule.kind == "list":
-            _merge_list(rule, existing, rendered, owned, fmt, result)
+            _merge_list(rule, existing, rendered, owned, insert_fmt, result)
         else:
-            _merge_value(rule, existing, rendered, owned, fmt, result)
+            _merge_value(rule, existing, rendered, owned, insert_fmt, result)
     return result
 
 

@@ -41,6 +41,13 @@ class RenderedFile:
     template: str
     document: Any = None  # the parsed fragment (parsed once, when the rendering is validated)
 
+    @property
+    def plain(self) -> bool:
+        """The fragment was parsed by json (built-in dicts and lists all the way down)."""
+        return self.file_format == "json" or (
+            self.file_format == "yaml" and self.text.lstrip()[:1] in ("{", "[")
+        )
+
     def display(self) -> str:
         """The fragment as the tool's file format (YAML templates may render JSON, which is YAML)."""
         if self.file_format == "yaml" and self.text.lstrip()[:1] in ("{", "["):

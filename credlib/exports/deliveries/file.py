@@ -11,7 +11,7 @@ from typing import Any
 from credlib.errors import CredlibError
 from credlib.exports import formats
 from credlib.exports.merge import merge_document
-from credlib.exports.redaction import redact_text
+from credlib.exports.redaction import redact_text, scrub_secrets
 from credlib.exports.render import RenderedFile, Rendering
 from credlib.exports.targetplan import Change, TargetPlan
 from credlib.state import State, atomic_write_private, sha256_text
@@ -129,7 +129,12 @@ def _plan_file(plan: TargetPlan, rendered: RenderedFile, state: State, secrets: 
             formats.parse(rendered.file_format, "") if rendered.file_format in ("toml", "dotenv") else {}
         )
     result = merge_document(
-        existing, rendered.document, rendered.merge, _owned_for(state, plan.name, path), rendered.file_format
+        existing,
+        rendered.document,
+        rendered.merge,
+        _owned_for(state, plan.name, path),
+        rendered.file_format,
+        fragment_plain=rendered.plain,
     )
     new_text: str | None = formats.dump(rendered.file_format, result.document)
     if existing_text is None and not result.changes:
@@ -145,7 +150,9 @@ def _plan_file(plan: TargetPlan, rendered: RenderedFile, state: State, secrets: 
     plan.changes.extend(Change(c.op, prefix + c.key, c.summary) for c in result.changes)
     if writes:
         assert new_text is not None
-        plan.diff += redact_text(_unified_diff(existing_text, new_text, path), secrets)
+        diff = _unified_diff(existing_text, new_text, path)
+        # A new file holds only what credlib rendered, so its known keys are all there is to hide.
+        plan.diff += scrub_secrets(diff, secrets) if existing_text is None else redact_text(diff, secrets)
     item.update(
         writer="plain" if formats.is_plain(result.document) else "other",
         content=new_text if writes else None,
