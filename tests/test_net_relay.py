@@ -7,6 +7,7 @@ properties against the relay other areas test with, so the two agree on every re
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from credlib.model import Limits
-from credlib.net import Engine, Response, run_sync
+from credlib.net import Engine, NetError, Response, run_sync
 from credlib.relay import Relay
 from credlib.relay.wire import LogEntry
 from tests.fixtures.env import fake_key
@@ -157,3 +158,42 @@ def test_relay_quota_and_auth_failures_are_sent_once(
         assert resp.status >= 400 and resp.attempts == 1, (kind, fault)
         assert len(relay.log) == 1
         assert time.monotonic() - started < 1.0
+
+
+def test_relay_faults_end_in_the_engine_flags_without_leaking_the_key(
+    relays: list[Relay], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="credlib.net")
+    a, b = relays
+    key = fake_key()
+    hdrs = {"Authorization": f"Bearer {key}"}
+    chat = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    a.set_fault("oversized", path="/big", size=6 * 1024 * 1024, chunked=True)
+    a.set_fault("truncate_stream", path="/v1/chat/completions", after_chunks=2)
+    a.set_fault("html", path="/html", status=502)
+    a.set_fault("redirect", path="/moved", to=b.url)
+    a.set_fault("timeout", path="/hang", seconds=5)
+
+    async def go() -> tuple[list[Response], list[NetError]]:
+        async with Engine(FAST, timeout_s=0.5, max_retries=0) as eng:
+            got = [
+                await eng.request("GET", a.url + "/big", headers=hdrs),
+                await eng.request("POST", a.url + "/v1/chat/completions", headers=hdrs, json=chat),
+                await eng.request("GET", a.url + "/html", headers=hdrs),
+            ]
+            failures = []
+            for path in ("/moved", "/hang"):
+                try:
+                    await eng.request("GET", a.url + path + f"?key={key}", headers=hdrs)
+                except NetError as exc:
+                    failures.append(exc)
+            return got, failures
+
+    (big, cut, html), failures = run_sync(go())
+    assert big.truncated and len(big.body) == 4 * 1024 * 1024
+    assert cut.incomplete and cut.status == 200 and cut.body.startswith(b"data: ")
+    assert html.status == 502 and "Bad Gateway" in html.text
+    assert [f.kind for f in failures] == ["redirect_blocked", "timeout"]
+    assert b.log == []  # the redirect target never saw the key (or anything else)
+    texts = [f.render() for f in failures] + [r.getMessage() for r in caplog.records]
+    assert not [t for t in texts if key in t]
