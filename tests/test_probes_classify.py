@@ -230,3 +230,9 @@ def test_parsers_accept_any_json(body: Any) -> None:
 def test_gemini_bare_prefix_is_not_a_model() -> None:
     page = gemini_models({"models": [{"name": "models/"}, {"name": "models/gemini-x"}]})
     assert page is not None and [m["id"] for m in page.models] == ["gemini-x"]
+
+
+def test_outcome_json_tolerates_a_bom_and_garbage() -> None:
+    assert Outcome("GET", "http://h/", status=200, body='\ufeff{"a": 1}'.encode()).json() == {"a": 1}
+    assert Outcome("GET", "http://h/", status=200, body=b"<html>").json() is None
+    assert Outcome("GET", "http://h/", status=200, body=b"  ").json() is None

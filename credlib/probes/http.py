@@ -81,7 +81,9 @@ class Outcome:
         """The parsed body, or None when it is not JSON."""
         if self._parsed is _NO_JSON:
             try:
-                self._parsed = json.loads(self.body.decode("utf-8", errors="replace")) if self.body else None
+                # Some gateways (IIS, a few PHP relays) prefix JSON with a byte-order mark.
+                text = self.body.decode("utf-8", errors="replace").lstrip("\ufeff")
+                self._parsed = json.loads(text) if text.strip() else None
             except ValueError:
                 self._parsed = None
         return self._parsed
