@@ -51,13 +51,29 @@ def _user_template(target: Target, base_dir: Path | None) -> str:
         return "missing"
 
 
-def inputs_fingerprint(target: Target, kept: Sequence[Credential], base_dir: Path | None) -> str:
+def _plain(value: Any) -> Any:
+    """JSON-able form of model values (dataclasses.asdict deep-copies; this only reads)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def credential_digest(cred: Credential) -> str:
+    """Everything about one credential a rendering can depend on (the key included), hashed."""
+    return sha256_text(json.dumps(_plain(cred), sort_keys=True, default=str))
+
+
+def inputs_fingerprint(target: Target, kept_digests: Sequence[str], base_dir: Path | None) -> str:
     payload = {
         "code": code_fingerprint(),
-        "target": dataclasses.asdict(target),
+        "target": _plain(target),
         "template": _user_template(target, base_dir),
         "base_dir": str(base_dir or Path.cwd()),
-        "credentials": [dataclasses.asdict(c) for c in kept],
+        "credentials": list(kept_digests),
     }
     return sha256_text(json.dumps(payload, sort_keys=True, default=str))
 

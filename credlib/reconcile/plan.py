@@ -126,6 +126,7 @@ async def plan_target(
     state: State,
     engine: Any,
     scrub: Scrubber,
+    cred_digests: dict[int, str],
     *,
     offline: bool,
 ) -> TargetOutcome:
@@ -149,7 +150,8 @@ async def plan_target(
                 kept.append(cred)
         base_dir = base_dir_of(config)
         if ttype.delivery == "file":
-            outcome.fingerprint = cache.inputs_fingerprint(target, kept, base_dir)
+            digests = [cred_digests[id(c)] for c in kept]
+            outcome.fingerprint = cache.inputs_fingerprint(target, digests, base_dir)
             record = cache.lookup(state, target, outcome.fingerprint)
             if record is not None:
                 outcome.delivery = up_to_date(target, record)
@@ -205,7 +207,9 @@ async def build_plan(
 ) -> ReconcilePlan:
     scrub = Scrubber(config.secrets())
     targets = pick_targets(config, only)
+    # Hashed once per run, not once per target: the plan cache compares them for every file target.
+    digests = {id(c): cache.credential_digest(c) for c in config.credentials}
     outcomes = await asyncio.gather(
-        *(plan_target(t, config, obs, state, engine, scrub, offline=offline) for t in targets)
+        *(plan_target(t, config, obs, state, engine, scrub, digests, offline=offline) for t in targets)
     )
     return ReconcilePlan(observations=obs, targets=list(outcomes), offline=offline)

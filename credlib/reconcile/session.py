@@ -63,7 +63,11 @@ def state_key(opts: RunOptions, config: Config) -> str:
 
 @contextlib.asynccontextmanager
 async def open_engine(config: Config, opts: RunOptions) -> AsyncIterator[Any]:
-    """The one HTTP engine of the run (file targets never use it; the client opens no socket then)."""
+    """The one HTTP engine of the run, or None with --offline: then nothing may make a request (HTTP
+    targets are skipped, file and deep-link deliveries need none), and httpx is not even imported."""
+    if opts.offline:
+        yield None
+        return
     from credlib.net import engine_for
 
     async with engine_for(config, origin_overrides=dict(opts.origin_overrides)) as engine:

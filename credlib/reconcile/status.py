@@ -161,8 +161,8 @@ def collect_status(config: Config, state: State) -> StatusReport:
     from credlib.reconcile.session import RunOptions, open_engine
 
     async def targets() -> list[TargetStatus]:
-        # File targets need no request; the engine is only there because deliveries take one.
-        async with open_engine(config, RunOptions(file=config.path)) as engine:
+        # File targets need no request: an offline run has no engine at all.
+        async with open_engine(config, RunOptions(file=config.path, offline=True)) as engine:
             return await target_statuses(config, state, engine)
 
     return StatusReport(credentials=credential_statuses(config, state), targets=run_sync(targets()))
