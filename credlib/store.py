@@ -62,9 +62,14 @@ def files_of(path: str | Path) -> list[Path]:
 
 
 def _load_file(path: Path) -> Config:
+    return _load_file_raw(path)[1]
+
+
+def _load_file_raw(path: Path) -> tuple[dict[str, Any], Config]:
+    """The decrypted document and its validated Config (writers need both; one sops run)."""
     data = sops.decrypt_json(path)
     try:
-        return validate_data(data, file=str(path))
+        return data, validate_data(data, file=str(path))
     except ValidationError as exc:
         raise _located(exc, path) from None
 
@@ -169,14 +174,15 @@ def create_file(path: str | Path, data: dict[str, Any], *, header: str = MODELIN
     sops.encrypt_new(target, data, header=header)
 
 
-def _single_file(path: str | Path, name: str | None = None) -> tuple[Path, Config]:
+def _single_file(path: str | Path, name: str | None = None) -> tuple[Path, dict[str, Any], Config]:
+    """The one file a change goes to (the one holding ``name`` in a directory), decrypted and valid."""
     files = files_of(path)
     if name is not None and len(files) > 1:
-        config = merge_configs([_load_file(f) for f in files], str(path))
+        config = load_config(path)
         cred = find_credential(config, name)
         target = Path(cred.source_file)
-        return target, _load_file(target)
-    return files[0], _load_file(files[0])
+        return (target, *_load_file_raw(target))
+    return (files[0], *_load_file_raw(files[0]))
 
 
 def _validated_transform(
@@ -186,11 +192,11 @@ def _validated_transform(
 
     ``header``: a comment line the file must start with (the schema modeline), added when missing.
     """
-    from credlib.yamledit import dump_yaml, load_plain, load_roundtrip
+    from credlib.yamledit import dump_yaml, load_plain, load_roundtrip, to_plain
 
     def transform(text: str) -> str | None:
         doc = load_roundtrip(text)
-        plain = load_plain(text)
+        plain = to_plain(doc)  # a plain copy, taken before ``change`` touches ``doc``
         change(doc, plain)
         validate_data(plain, file=str(target))
         new_text = dump_yaml(doc)
@@ -280,7 +286,7 @@ def _check_new_names(existing: list[dict[str, str]], new: list[dict[str, Any]], 
 
 
 def remove_credential(path: str | Path, name: str) -> Credential:
-    target, config = _single_file(path, name)
+    target, _, config = _single_file(path, name)
     cred = find_credential(config, name)
 
     def change(doc: Any, plain: dict[str, Any]) -> None:
@@ -306,13 +312,12 @@ def _index_in(plain: dict[str, Any], cred: Credential) -> int:
 
 def rename_credential(path: str | Path, old: str, new: str) -> Credential:
     """Rename; a credential without an explicit id keeps its old id (exports and state key on it)."""
-    target, config = _single_file(path, old)
+    target, raw, config = _single_file(path, old)
     cred = find_credential(config, old)
     new = new.strip()
     if not new:
         raise UsageError("the new name must not be empty")
     pin_id = slug(new) != cred.id
-    raw = sops.decrypt_json(target)
     raw_item = (raw.get("credentials") or [])[cred.index]
     explicit_id = isinstance(raw_item, dict) and "id" in raw_item
     if explicit_id or not pin_id:
@@ -377,7 +382,31 @@ def parse_field_value(spec: Field, value: object) -> object:
     return value if spec.secret else text
 
 
-_COMMENT_RE = re.compile(r"(^|\s)#")
+def _line_has_comment(line: str) -> bool:
+    """A ``#`` at the start or after a blank, outside quotes (block scalar text may look like one:
+    that only costs a slower but equally correct path)."""
+    quote = ""
+    prev = " "
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if quote == '"':
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                quote = ""
+        elif quote == "'":
+            if ch == "'" and line[i + 1 : i + 2] == "'":
+                i += 1  # '' is an escaped quote inside the string
+            elif ch == "'":
+                quote = ""
+        elif ch in "\"'" and prev in " :-[{,":
+            quote = ch
+        elif ch == "#" and prev in " \t":
+            return True
+        prev = ch
+        i += 1
+    return False
 
 
 def _has_comments_in_body(text: str) -> bool:
@@ -391,7 +420,7 @@ def _has_comments_in_body(text: str) -> bool:
             if stripped.startswith("#"):
                 continue
             seen_key = True
-        if _COMMENT_RE.search(line):
+        if "#" in line and _line_has_comment(line):
             return True
     return False
 
@@ -409,7 +438,7 @@ def set_field(path: str | Path, name: str, field: str, value: object) -> Credent
 
 
 def _set_field(path: str | Path, name: str, field_path: list[str], value: object) -> Credential:
-    target, config = _single_file(path, name)
+    target, raw, config = _single_file(path, name)
     cred = find_credential(config, name)
     field = ".".join(field_path)
     spec = _field_spec(field_path)
@@ -421,7 +450,6 @@ def _set_field(path: str | Path, name: str, field_path: list[str], value: object
             parsed = normalize_base_url(parsed, cred.api_type)
         except ValueError as exc:
             raise ValidationError([_problem(target, cred, field, str(exc))]) from None
-    raw = sops.decrypt_json(target)
     idx = _index_in(raw, cred)
     after = _with_value(raw, ["credentials", idx, *field_path], parsed)
     try:

@@ -69,13 +69,13 @@ def load_roundtrip(text: str) -> Any:
         raise ValueError(_safe_error(exc)) from None
 
 
-def _to_plain(node: Any) -> Any:
+def to_plain(node: Any) -> Any:
     import datetime
 
     if isinstance(node, dict):
-        return {str(k): _to_plain(v) for k, v in node.items()}
+        return {str(k): to_plain(v) for k, v in node.items()}
     if isinstance(node, list):
-        return [_to_plain(v) for v in node]
+        return [to_plain(v) for v in node]
     if isinstance(node, datetime.datetime):
         text = node.isoformat()
         return text.replace("+00:00", "Z") if node.tzinfo else text + "Z"
@@ -94,7 +94,7 @@ def _to_plain(node: Any) -> Any:
 
 def load_plain(text: str) -> Any:
     """Parse YAML into plain dict/list/str/int/float/bool (dates as ISO strings, as sops' JSON has)."""
-    return _to_plain(load_roundtrip(text))
+    return to_plain(load_roundtrip(text))
 
 
 def _node_line(node: Any) -> int | None:
@@ -195,19 +195,33 @@ def splice_scalar(text: str, path: list[str | int], value: object) -> str | None
     end = _scalar_end(rest)
     if end is None:
         return None
-    lines[line_no] = body[:col] + new_scalar + rest[end:] + ending
-    result = "".join(lines)
-    # Re-parse: the edit must change exactly that value and nothing else.
-    try:
-        expected = load_plain(text)
-        got = load_plain(result)
-    except ValueError:
+    if not _scalar_ends_on_line(lines, line_no, parent.lc.key(key)[1]):  # type: ignore[attr-defined]
         return None
-    target = expected
-    for token in path[:-1]:
-        target = target[token]
-    target[key] = value
-    return result if got == expected else None
+    # Local proof that the splice is exact (re-parsing a large file would cost seconds): the text we
+    # replace parses to the old value, the text we put parses to the new one, and the value does
+    # not continue on the next line.
+    old_text = rest[:end]
+    if not _parses_to(old_text, to_plain(old)) or not _parses_to(new_scalar, value):
+        return None
+    lines[line_no] = body[:col] + new_scalar + rest[end:] + ending
+    return "".join(lines)
+
+
+def _parses_to(scalar: str, expected: object) -> bool:
+    try:
+        return bool(load_plain(f"k: {scalar}\n") == {"k": expected})
+    except ValueError:
+        return False
+
+
+def _scalar_ends_on_line(lines: list[str], line_no: int, key_col: int) -> bool:
+    """True when the next content line is not more indented than the key (no continuation)."""
+    for line in lines[line_no + 1 :]:
+        stripped = line.strip()
+        if not stripped:
+            continue
+        return len(line) - len(line.lstrip(" ")) <= key_col
+    return True
 
 
 def _scalar_end(rest: str) -> int | None:

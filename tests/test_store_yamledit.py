@@ -77,3 +77,22 @@ def test_load_plain_errors_never_quote_content() -> None:
     assert secret not in str(info.value) and "line" in str(info.value)
     with pytest.raises(ValueError, match="line 2"):
         load_plain("a: 1\na: 2\n")  # duplicate keys are rejected, like sops does
+
+
+def test_comment_detection_is_quote_aware() -> None:
+    from credlib.store import _has_comments_in_body, _line_has_comment
+
+    cases = {
+        '    notes: "fake key #5"': False,
+        "    notes: 'it''s # x'": False,
+        "    api_key: ENC[AES256_GCM,data:ab#c]": False,
+        "    notes: a#b": False,
+        '    notes: "a\\" # b"': False,
+        "    - name: A  # c": True,
+        "    # a line comment": True,
+        "    notes: 'x' # y": True,
+    }
+    for line, expected in cases.items():
+        assert _line_has_comment(line) is expected, line
+    assert not _has_comments_in_body("# modeline\nversion: 1\ncredentials: []\n")
+    assert _has_comments_in_body("version: 1\ncredentials:\n    # hi\n    - name: a\n")
