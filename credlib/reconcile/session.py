@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,8 +116,7 @@ def run(opts: RunOptions, confirm: Callable[[ReconcilePlan], bool] | None = None
     return result
 
 
-def _run_async(coro: Any) -> RunResult:
-    from credlib.net import run_sync
-
-    value: RunResult = run_sync(coro)
-    return value
+def _run_async(coro: Coroutine[Any, Any, RunResult]) -> RunResult:
+    # asyncio.run, not credlib.net.run_sync: importing the net package would pull in httpx, which an
+    # offline run never needs.
+    return asyncio.run(coro)

@@ -157,7 +157,8 @@ class StatusReport:
 
 
 def collect_status(config: Config, state: State) -> StatusReport:
-    from credlib.net import run_sync
+    import asyncio
+
     from credlib.reconcile.session import RunOptions, open_engine
 
     async def targets() -> list[TargetStatus]:
@@ -165,4 +166,4 @@ def collect_status(config: Config, state: State) -> StatusReport:
         async with open_engine(config, RunOptions(file=config.path, offline=True)) as engine:
             return await target_statuses(config, state, engine)
 
-    return StatusReport(credentials=credential_statuses(config, state), targets=run_sync(targets()))
+    return StatusReport(credentials=credential_statuses(config, state), targets=asyncio.run(targets()))
