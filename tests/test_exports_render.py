@@ -241,3 +241,79 @@ def test_every_type_renders_without_leaking_into_plans(tmp_path: Path, type_name
     text = all_text(p)
     for c in creds:
         assert c.api_key not in text
+
+
+KILO_IMPORT_KEYS = {
+    "permission",
+    "model",
+    "small_model",
+    "subagent_model",
+    "subagent_variant",
+    "subagent_variant_overrides",
+    "default_agent",
+    "agent",
+    "provider",
+    "disabled_providers",
+    "enabled_providers",
+    "mcp",
+    "command",
+    "instructions",
+    "skills",
+    "snapshot",
+    "remote_control",
+    "share",
+    "username",
+    "watcher",
+    "formatter",
+    "lsp",
+    "compaction",
+    "commit_message",
+    "tools",
+    "web_search",
+    "auto_collapse_reasoning",
+    "reasoning_display",
+    "terminal_command_display",
+    "code_edit_display",
+    "mcp_tool_display",
+    "hide_prompt_training_models",
+    "sandbox",
+    "indexing",
+    "experimental",
+    "_meta",
+}
+
+
+def test_kilo_settings_pass_kilos_import_rules() -> None:
+    """Kilo 7's settings-io import: only known keys kept (>= 1 needed), at most 1 MiB, provider ids
+    ``^[a-z0-9][a-z0-9-]*$``, every provider with at least one model and an http(s) baseURL."""
+    import re
+
+    creds = [cred("Relay"), cred("Claude", api_type="anthropic"), cred("Gem", api_type="google")]
+    text = render_for(target("k", "kilo-code", "/tmp/k.json"), creds).files[0].display()
+    assert len(text.encode()) <= 1_048_576
+    doc = json.loads(text)
+    assert set(doc) <= KILO_IMPORT_KEYS and set(doc) & KILO_IMPORT_KEYS
+    for pid, provider in doc["provider"].items():
+        assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", pid)
+        assert provider["models"] and provider["options"]["baseURL"].startswith("https://")
+    provider_id, model = doc["model"].split("/", 1)
+    assert model in doc["provider"][provider_id]["models"]
+
+
+def test_cliproxyapi_file_survives_the_proxys_sanitiser() -> None:
+    """Every rendered entry has what CLIProxyAPI's loader keeps (SanitizeOpenAICompatibility & co.)."""
+    from tests.fixtures.admin_servers import CliProxyAdmin
+
+    creds = [
+        cred("Relay"),
+        cred("Claude", api_type="anthropic"),
+        cred("Gem", api_type="google"),
+        cred("OAI", api_type="openai"),
+    ]
+    text = render_for(target("p", "cliproxyapi", "/tmp/c.yaml"), creds).files[0].display()
+    doc = YAML(typ="safe").load(text)
+    for name, entries in doc.items():
+        assert CliProxyAdmin.sanitise(name, entries) == entries
+        for entry in entries:
+            assert all(isinstance(k, str) and k == k.lower() for k in entry)  # yaml tags are kebab-case
+    assert doc["openai-compatibility"][0]["api-key-entries"][0]["api-key"] == creds[0].api_key

@@ -68,6 +68,11 @@ def _toml(value: Any) -> str:
     return str(tomlkit.item(value).as_string())
 
 
+def _tomlkey(value: str) -> str:
+    text = str(value)
+    return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else _toml(text)
+
+
 _DOTENV_PLAIN = re.compile(r"^[A-Za-z0-9_./:@+,-]*$")
 
 
@@ -121,6 +126,7 @@ FILTERS: dict[str, Any] = {
     "tojson": _tojson,
     "toyaml": _toyaml,
     "toml": _toml,
+    "tomlkey": _tomlkey,
     "dotenv": _dotenv,
     "slug": _slug,
     "envname": _envname,

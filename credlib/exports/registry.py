@@ -132,6 +132,7 @@ def _channel_type(name: str, family: str, description: str) -> TargetType:
         default_path=None,
         description=description,
         family=family,
+        requires_models=True,  # a channel without models routes nothing
     )
 
 
