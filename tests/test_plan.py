@@ -184,3 +184,25 @@ def test_apply_open_hands_new_links_to_the_opener(
     code, out, _ = cli(capsys, "-f", str(file), "apply", "--offline", "--yes", "--open")
     assert code == 0 and "No changes." in out
     assert calls.read_text().split() == ["cherrystudio", "cherrystudio"]  # nothing new to open
+
+
+def test_status_cli_shows_sync_and_drift(setup: tuple[Project, Path, list[str]],
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    project, file, _ = setup
+    code, out, _ = cli(capsys, "-f", str(file), "status")
+    assert code == 0
+    assert "Alpha Relay" in out and "never" in out  # never verified on this machine
+    assert "pending (create)" in out
+    cli(capsys, "-f", str(file), "apply", "--offline", "--yes")
+    code, out, _ = cli(capsys, "-f", str(file), "status")
+    assert out.count("in sync") == 2
+    env = project.root / "out" / ".env"
+    env.write_text(env.read_text() + "HAND=1\n")
+    project.credentials[0]["models"] = ["gpt-4.1"]
+    from tests.fixtures.env import encrypt_data
+
+    encrypt_data(file, project.document(), [])
+    code, out, _ = cli(capsys, "-f", str(file), "status")
+    assert code == 0
+    assert "drift: changed by hand since the last apply" in out
+    assert "pending (update)" in out  # ccr was not touched by hand
