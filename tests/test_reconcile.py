@@ -73,6 +73,9 @@ def test_results_recorded_in_state_and_reused_offline(online: tuple[Project, Rel
     tele = state.get("telemetry", "good-relay")
     assert tele["balance"] == pytest.approx(7.5) and tele["health"] == "healthy"
     assert state.get("verify", "revoked-key")["status"] == "auth_failed"
+    raw = state.path.read_text()
+    for key in project.keys():  # verify and telemetry results are recorded without the keys
+        assert key not in raw
 
     # Offline: no request at all, the recorded failure still keeps the revoked key out.
     relay.clear_log()
