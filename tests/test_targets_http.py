@@ -257,3 +257,24 @@ def test_channel_lists_are_read_across_pages(
     p = run(channel_target(admin), [cred("Alpha")], new_state(tmp_path))
     # Found on the last page: updated in place, not created a second time.
     assert [c.op for c in p.changes] == ["~"] and len(admin.channels) == 24
+
+
+def test_apply_failing_half_way_is_finished_by_the_next_run_without_duplicates(
+    tmp_path: Path, newapi_admin: Callable[..., NewApiAdmin]
+) -> None:
+    admin = newapi_admin("new-api")
+    admin.fail_creates_after = 1
+    state = new_state(tmp_path)
+    a, b = cred("Alpha"), cred("Beta")
+    p = run(channel_target(admin), [a, b], state)
+    assert (
+        p.action == "error" and "creating channel 'Beta'" in (p.error or "") and "HTTP 500" in (p.error or "")
+    )
+    assert [c["name"] for c in admin.channels.values()] == ["Alpha"]
+    admin.fail_creates_after = None
+    p = run(channel_target(admin), [a, b], state)
+    assert p.error is None
+    assert sorted(c["name"] for c in admin.channels.values()) == ["Alpha", "Beta"]
+    # Alpha was recorded as credlib's even though that apply failed: removing it deletes it.
+    run(channel_target(admin), [b], state)
+    assert [c["name"] for c in admin.channels.values()] == ["Beta"]

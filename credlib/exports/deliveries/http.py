@@ -25,7 +25,13 @@ class HttpEngine(Protocol):
     """The part of ``credlib.net.Engine`` deliveries use (tests may pass the real engine only)."""
 
     async def request(
-        self, method: str, url: str, *, headers: dict[str, str] | None = ..., json: Any = ...
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = ...,
+        json: Any = ...,
+        retry: bool = ...,
     ) -> Response: ...
 
 
@@ -184,7 +190,7 @@ async def _plan_channels(
         if name in wanted:
             continue
         current = by_name.get(name)
-        if current is None or current.get("id") != mine.get("id"):
+        if current is None or (mine.get("id") is not None and current.get("id") != mine.get("id")):
             continue  # gone already, or a channel credlib did not create under that name
         ops.append({"op": "delete", "name": name, "id": current.get("id")})
         plan.changes.append(Change("-", f"channel {name}", "removed"))
@@ -204,32 +210,51 @@ async def _plan_channels(
     return plan
 
 
+async def _send_op(
+    engine: HttpEngine,
+    base: str,
+    family: str,
+    op: dict[str, Any],
+    owned: dict[str, dict[str, Any]],
+    headers: dict[str, str],
+    scrub: Scrubber,
+) -> None:
+    name = op["name"]
+    if op["op"] == "create":
+        # Not retried: a create whose answer was lost may have happened; the next run adopts it by name.
+        resp = await engine.request(
+            "POST",
+            f"{base}/api/channel/",
+            headers=headers,
+            json=_body(family, op["channel"], create=True),
+            retry=False,
+        )
+        _check(resp, f"creating channel {name!r}", scrub)
+        owned[name] = {"hash": op["hash"]}
+    elif op["op"] == "update":
+        body = _body(family, {**op["channel"], "id": op["id"]}, create=False)
+        resp = await engine.request("PUT", f"{base}/api/channel/", headers=headers, json=body)
+        _check(resp, f"updating channel {name!r}", scrub)
+        owned[name] = {"hash": op["hash"], "id": op["id"]}
+    else:
+        resp = await engine.request("DELETE", f"{base}/api/channel/{op['id']}", headers=headers)
+        _check(resp, f"deleting channel {name!r}", scrub)
+        owned.pop(name, None)
+
+
 async def _apply_channels(
     plan: TargetPlan, rendering_headers: dict[str, str], state: State, engine: HttpEngine, scrub: Scrubber
 ) -> TargetPlan:
     priv = plan.private
     base, family = priv["base"], priv["family"]
     owned: dict[str, dict[str, Any]] = priv["owned"]
-    for op in priv["ops"]:
-        name = op["name"]
-        if op["op"] == "create":
-            resp = await engine.request(
-                "POST",
-                f"{base}/api/channel/",
-                headers=rendering_headers,
-                json=_body(family, op["channel"], create=True),
-            )
-            _check(resp, f"creating channel {name!r}", scrub)
-            owned[name] = {"hash": op["hash"]}
-        elif op["op"] == "update":
-            body = _body(family, {**op["channel"], "id": op["id"]}, create=False)
-            resp = await engine.request("PUT", f"{base}/api/channel/", headers=rendering_headers, json=body)
-            _check(resp, f"updating channel {name!r}", scrub)
-            owned[name] = {"hash": op["hash"], "id": op["id"]}
-        else:
-            resp = await engine.request("DELETE", f"{base}/api/channel/{op['id']}", headers=rendering_headers)
-            _check(resp, f"deleting channel {name!r}", scrub)
-            owned.pop(name, None)
+    try:
+        for op in priv["ops"]:
+            await _send_op(engine, base, family, op, owned, rendering_headers, scrub)
+    except CredlibError:
+        # What was done is done: remember it, so the next run neither repeats nor forgets it.
+        state.record("owned", plan.name, {"channels": owned})
+        raise
     # Creation answers carry no id on every fork: read the ids (and what the list shows) back.
     listed = await _list_channels(engine, base, family, rendering_headers, scrub)
     by_name = {str(c.get("name")): c for c in reversed(listed)}
