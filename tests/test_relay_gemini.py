@@ -166,3 +166,26 @@ def test_max_output_tokens_finish_reason(relay: Relay, relay_key: str) -> None:
     )
     cand = r.json()["candidates"][0]
     assert cand["finishReason"] == "MAX_TOKENS" and cand["content"]["parts"][0]["text"] == "one two"
+
+
+def test_v1_api_version_paths_as_newer_sdks_use(relay: Relay, relay_key: str) -> None:
+    r = httpx.post(
+        relay.url + "/v1/models/gemini-2.5-flash:generateContent", json=gen_body(), headers=goog(relay_key)
+    )
+    assert r.status_code == 200 and r.json()["candidates"][0]["content"]["parts"] == [{"text": "OK"}]
+    r = httpx.post(
+        relay.url + "/v1/models/gemini-2.5-flash:generateContent", json=gen_body(), headers=goog("bad")
+    )
+    assert r.status_code == 400 and r.json()["error"]["status"] == "INVALID_ARGUMENT"
+
+
+def test_shared_models_route_answers_in_the_callers_family(relay: Relay, relay_key: str) -> None:
+    gem = httpx.get(relay.url + "/v1/models", headers=goog(relay_key)).json()
+    assert gem["models"][0]["name"].startswith("models/")
+    assert "models" in httpx.get(relay.url + "/v1/models", params={"key": relay_key}).json()
+    one = httpx.get(relay.url + "/v1/models/gemini-2.5-flash", headers=goog(relay_key)).json()
+    assert one["name"] == "models/gemini-2.5-flash"
+    openai = httpx.get(relay.url + "/v1/models", headers={"Authorization": f"Bearer {relay_key}"}).json()
+    assert openai["object"] == "list"
+    relay.set_fault("wrong_type", serves=["openai"])
+    assert httpx.get(relay.url + "/v1/models", headers=goog(relay_key)).json()["object"] == "list"

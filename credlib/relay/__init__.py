@@ -12,7 +12,8 @@ Code, Codex CLI and Gemini CLI complete a headless turn against it, and it can m
 
 Routes (all on one server; each key answers the telemetry routes of its ``flavor``):
 
-- OpenAI: ``GET /v1/models`` and ``/models`` (Anthropic format when ``anthropic-version`` is sent),
+- OpenAI: ``GET /v1/models`` and ``/models`` (Anthropic format when ``anthropic-version`` is sent,
+  Gemini format for ``x-goog-api-key``/``?key=`` auth, as new-api does),
   ``GET /v1/models/{id}``, ``POST /v1/chat/completions`` (plain, SSE ending in ``[DONE]``, tool calls,
   ``stream_options.include_usage``; reasoning models reject ``max_tokens``), ``POST /v1/responses``
   (plain, SSE events through ``response.completed``, function calls; ``max_output_tokens`` >= 16), and
@@ -20,7 +21,8 @@ Routes (all on one server; each key answers the telemetry routes of its ``flavor
 - Anthropic: ``POST /v1/messages`` (``?beta=true`` accepted; SSE ``message_start`` ... ``message_stop``;
   ``tool_use``), ``POST /v1/messages/count_tokens``, paginated models. Auth ``x-api-key`` or Bearer.
 - Gemini: ``GET /v1beta/models`` (``pageSize``/``pageToken``, ``models/`` prefix), ``GET
-  /v1beta/models/{m}``, ``POST /v1beta/models/{m}:generateContent``, ``:streamGenerateContent``
+  /v1beta/models/{m}``, ``POST /v1beta/models/{m}:generateContent`` (also under ``/v1/``, which newer
+  google-genai SDKs use), ``:streamGenerateContent``
   (``?alt=sse`` events, otherwise one streamed JSON array), ``:countTokens``, function calling. Auth
   ``x-goog-api-key`` or ``?key=``; an unknown key is HTTP 400 ``API_KEY_INVALID``, a missing one 403.
 - Telemetry: ``GET /api/status`` (``quota_per_unit``), ``GET /api/usage/token/`` and ``GET

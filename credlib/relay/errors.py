@@ -67,16 +67,23 @@ def reason(status: int) -> str:
         return "Unknown"
 
 
-def protocol_of(path: str, headers: Mapping[str, str]) -> Protocol:
-    """The family whose error envelope a request on ``path`` gets."""
+GOOGLE_AUTH_STYLES = ("x-goog-api-key", "query-key")
+
+
+def protocol_of(path: str, headers: Mapping[str, str], auth_style: str | None = None) -> Protocol:
+    """The family whose error envelope a request on ``path`` gets. The shared ``/v1/models`` answers
+    in the family the request looks like (new-api does the same): Anthropic when ``anthropic-version``
+    is sent, Gemini for Google-style auth, else OpenAI."""
     if path.startswith("/v1beta/openai/"):
         return "openai"
-    if path.startswith("/v1beta"):
+    if path.startswith("/v1beta") or (path.startswith("/v1/models/") and ":" in path):
         return "gemini"
     if path.startswith("/v1/messages"):
         return "anthropic"
     if path in ("/v1/models", "/models") or path.startswith("/v1/models/"):
-        return "anthropic" if "anthropic-version" in headers else "openai"
+        if "anthropic-version" in headers:
+            return "anthropic"
+        return "gemini" if auth_style in GOOGLE_AUTH_STYLES else "openai"
     if path.startswith("/api/"):
         return "newapi"
     if path == "/v1/usage":

@@ -17,7 +17,8 @@ from credlib.relay.wire import RelayRequest, RelayResponse, dumps, paced, sse_da
 if TYPE_CHECKING:
     from credlib.relay.server import Relay, Route
 
-_ACTION = re.compile(r"/v1beta/models/([^/:]+):([A-Za-z]+)")
+# Google serves both API versions; newer SDKs default to /v1.
+_ACTION = re.compile(r"/v1(?:beta)?/models/([^/:]+):([A-Za-z]+)")
 _ONE_MODEL = re.compile(r"/v1beta/models/([^/:]+)")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -58,23 +59,32 @@ def model_object(model: str) -> dict[str, Any]:
     return obj
 
 
+def list_models(req: RelayRequest, spec: KeySpec) -> RelayResponse:
+    """The Gemini-format model list: ``pageSize``/``pageToken``, names with the ``models/`` prefix."""
+    models = spec.listed_models()
+    raw_size = req.query.get("pageSize", str(DEFAULT_PAGE_SIZE))
+    token = req.query.get("pageToken", "")
+    if not raw_size.isdigit() or (token and not token.isdigit()):
+        return errors.gemini_error(400, "Invalid pageSize or pageToken.")
+    size = min(int(raw_size) or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    start = int(token) if token else 0
+    page = models[start : start + size]
+    body: dict[str, Any] = {"models": [model_object(m) for m in page]}
+    if start + size < len(models):
+        body["nextPageToken"] = str(start + size)
+    return RelayResponse.json(body)
+
+
+def get_model(spec: KeySpec, model: str) -> RelayResponse:
+    if model not in spec.listed_models():
+        return errors.gemini_error(404, f"models/{model} is not found for API version v1beta.")
+    return RelayResponse.json(model_object(model))
+
+
 def _list_handler(relay: Relay) -> Any:
     def handle(req: RelayRequest) -> RelayResponse:
         auth = relay.authenticate(req, "gemini")
-        if isinstance(auth, RelayResponse):
-            return auth
-        models = auth.listed_models()
-        raw_size = req.query.get("pageSize", str(DEFAULT_PAGE_SIZE))
-        token = req.query.get("pageToken", "")
-        if not raw_size.isdigit() or (token and not token.isdigit()):
-            return errors.gemini_error(400, "Invalid pageSize or pageToken.")
-        size = min(int(raw_size) or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        start = int(token) if token else 0
-        page = models[start : start + size]
-        body: dict[str, Any] = {"models": [model_object(m) for m in page]}
-        if start + size < len(models):
-            body["nextPageToken"] = str(start + size)
-        return RelayResponse.json(body)
+        return auth if isinstance(auth, RelayResponse) else list_models(req, auth)
 
     return handle
 
@@ -84,10 +94,7 @@ def _get_handler(relay: Relay) -> Any:
         auth = relay.authenticate(req, "gemini")
         if isinstance(auth, RelayResponse):
             return auth
-        model = req.path.rsplit("/", 1)[1]
-        if model not in auth.listed_models():
-            return errors.gemini_error(404, f"models/{model} is not found for API version v1beta.")
-        return RelayResponse.json(model_object(model))
+        return get_model(auth, strip_model_prefix(req.path.rsplit("/", 1)[1]))
 
     return handle
 

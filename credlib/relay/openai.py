@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from credlib.relay import anthropic, errors
+from credlib.relay import anthropic, errors, gemini
 from credlib.relay.generate import complete, estimate_tokens, example_arguments, new_id, text_pieces
 from credlib.relay.keys import KeySpec
 from credlib.relay.wire import RelayRequest, RelayResponse, paced, sse_data, sse_event
@@ -59,25 +59,30 @@ def routes(relay: Relay) -> list[Route]:
 
 
 # ---- models ------------------------------------------------------------------------------------------
-def _models_format(req: RelayRequest) -> str:
-    served = set(req.fault_param("wrong_type", "serves", ()))
-    if served and "anthropic" not in served:
-        return "openai"
-    if served and "openai" not in served:
-        return "anthropic"
+def _models_format(req: RelayRequest) -> errors.Protocol:
+    """Which family's list ``/v1/models`` answers with; a ``wrong_type`` relay only knows its own."""
     if req.path.startswith("/v1beta/"):
-        return "openai"
-    return "anthropic" if "anthropic-version" in req.headers else "openai"
+        return "openai"  # Google's OpenAI-compatible surface
+    wanted = errors.protocol_of(req.path, req.headers, req.auth_style)
+    if req.has_fault("wrong_type"):
+        served = [
+            f for f in ("openai", "anthropic", "gemini") if f in req.fault_param("wrong_type", "serves")
+        ]
+        if wanted not in served:
+            return "openai" if "openai" in served else "anthropic"
+    return wanted
 
 
 def _models_handler(relay: Relay) -> Any:
     def handle(req: RelayRequest) -> RelayResponse:
         fmt = _models_format(req)
-        auth = relay.authenticate(req, "anthropic" if fmt == "anthropic" else "openai")
+        auth = relay.authenticate(req, fmt)
         if isinstance(auth, RelayResponse):
             return auth
         if fmt == "anthropic":
             return anthropic.list_models(req, auth)
+        if fmt == "gemini":
+            return gemini.list_models(req, auth)
         return RelayResponse.json({"object": "list", "data": [model_object(m) for m in auth.listed_models()]})
 
     return handle
@@ -86,13 +91,14 @@ def _models_handler(relay: Relay) -> Any:
 def _model_handler(relay: Relay) -> Any:
     def handle(req: RelayRequest) -> RelayResponse:
         fmt = _models_format(req)
-        protocol: errors.Protocol = "anthropic" if fmt == "anthropic" else "openai"
-        auth = relay.authenticate(req, protocol)
+        auth = relay.authenticate(req, fmt)
         if isinstance(auth, RelayResponse):
             return auth
         model = req.path.rsplit("/", 1)[1]
+        if fmt == "gemini":
+            return gemini.get_model(auth, model)
         if model not in auth.listed_models():
-            return errors.unknown_model(protocol, model)
+            return errors.unknown_model(fmt, model)
         if fmt == "anthropic":
             return RelayResponse.json(anthropic.model_object(model, 0))
         return RelayResponse.json(model_object(model))

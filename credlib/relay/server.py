@@ -329,7 +329,7 @@ class Relay:
             if f.kind == "drop":
                 return Plan(None, delay_s=delay, drop=True)
         req = replace(req, fault_params={f.kind: f.params for f in taken})
-        protocol = errors.protocol_of(req.path, req.headers)
+        protocol = errors.protocol_of(req.path, req.headers, req.auth_style)
         try:
             response = next(
                 (a for f in taken if f.kind in faults.ANSWER_KINDS if (a := faults.answer(f, req, protocol))),
