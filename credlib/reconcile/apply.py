@@ -26,7 +26,7 @@ async def apply_target(
 ) -> None:
     from credlib.exports.deliveries import apply_delivery
 
-    if not outcome.pending or outcome.error is not None:
+    if not outcome.pending or outcome.error is not None or outcome.delivery is None:
         return
     if outcome.fingerprint is not None:
         cache.forget(state, outcome.target)  # until this apply succeeds, the files are unknown
@@ -40,9 +40,8 @@ async def apply_target(
     except Exception as exc:
         outcome.error = describe_error(exc, scrub)
         return
-    err = getattr(result, "error", None)
-    if err:
-        outcome.error = scrub(str(err))
+    if result.error:
+        outcome.error = scrub(result.error)
         return
     outcome.delivery = result
     outcome.applied = True

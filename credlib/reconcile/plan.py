@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from credlib.errors import CredlibError, NotFoundError
+from credlib.exports.targetplan import Change, TargetPlan
 from credlib.model import Config, Credential, Target
 from credlib.reconcile import cache
 from credlib.reconcile.observe import Observations, Verdict
@@ -27,7 +28,7 @@ class TargetOutcome:
     """What plan (and later apply) found for one target."""
 
     target: Target
-    delivery: Any = None  # the exports layer's TargetPlan (None when planning failed early)
+    delivery: TargetPlan | None = None  # the exports layer's plan (None when planning failed early)
     excluded: list[Verdict] = field(default_factory=list)  # left out: failed verification
     error: str | None = None
     skipped: str | None = None  # a reason this target was not planned (e.g. --offline and HTTP)
@@ -50,25 +51,25 @@ class TargetOutcome:
 
     @property
     def drift(self) -> bool:
-        return self.delivery is not None and bool(getattr(self.delivery, "drift", False))
+        return self.delivery is not None and self.delivery.drift
 
     @property
     def pending(self) -> bool:
         """Would apply write something here (drift counts: it is a change --force would make)?"""
         return self.action in PENDING_ACTIONS or self.action == "drift"
 
-    def changes(self) -> list[Any]:
-        return list(getattr(self.delivery, "changes", None) or [])
+    def changes(self) -> list[Change]:
+        return list(self.delivery.changes) if self.delivery is not None else []
 
     def diff(self) -> str:
-        return str(getattr(self.delivery, "diff", "") or "")
+        return self.delivery.diff if self.delivery is not None else ""
 
     def links(self) -> list[str]:
         """Full deep links (they hold keys): printed by apply only, never in plan, diff or JSON."""
-        return [str(link) for link in (getattr(self.delivery, "links", None) or [])]
+        return list(self.delivery.links) if self.delivery is not None else []
 
     def notes(self) -> list[str]:
-        return [str(n) for n in (getattr(self.delivery, "notes", None) or [])]
+        return list(self.delivery.notes) if self.delivery is not None else []
 
 
 @dataclass
@@ -159,9 +160,8 @@ async def plan_target(
                 return outcome
         rendering = render_target(target, kept, base_dir=base_dir)
         outcome.delivery = await plan_delivery(target, rendering, state, engine)
-        err = getattr(outcome.delivery, "error", None)
-        if err:
-            outcome.error = scrub(str(err))
+        if outcome.delivery.error:
+            outcome.error = scrub(outcome.delivery.error)
         if outcome.fingerprint is not None:
             if outcome.action == "noop":
                 cache.remember(state, target, outcome.fingerprint, outcome.delivery.paths, outcome.notes())
@@ -174,10 +174,8 @@ async def plan_target(
     return outcome
 
 
-def up_to_date(target: Target, record: dict[str, Any]) -> Any:
+def up_to_date(target: Target, record: dict[str, Any]) -> TargetPlan:
     """The plan the exports layer would have returned for an unchanged file target."""
-    from credlib.exports.targetplan import TargetPlan
-
     return TargetPlan(
         name=target.name,
         type=target.type,

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from credlib.exports.targetplan import Change
 from credlib.reconcile.observe import Observations
 from credlib.reconcile.plan import ReconcilePlan, TargetOutcome
 
 FORMAT_VERSION = 1
 NO_CHANGES = "No changes. Your targets match the credentials file."
 VERBS = {"create": "created", "update": "updated", "delete": "deleted"}
-SYMBOLS = {"create": "+", "add": "+", "update": "~", "change": "~", "delete": "-", "remove": "-"}
 
 
 def where(outcome: TargetOutcome) -> str:
@@ -47,14 +47,10 @@ def verification_line(obs: Observations, total: int) -> str:
     return text + "."
 
 
-def change_line(change: Any) -> str:
-    op = str(getattr(change, "op", "~"))
-    symbol = SYMBOLS.get(op, op if op in ("+", "~", "-") else "~")
-    key = getattr(change, "key", "")
-    summary = getattr(change, "summary", "")
-    text = f"{symbol} {key}"
-    if summary and summary != key:
-        text += f"  ({summary})"
+def change_line(change: Change) -> str:
+    text = f"{change.op} {change.key}"
+    if change.summary and change.summary != change.key:
+        text += f"  ({change.summary})"
     return text
 
 
@@ -90,7 +86,7 @@ def target_lines(outcome: TargetOutcome, *, show_diff: bool = True) -> list[str]
             f"      left out: {verdict.name} (verification {verdict.status}; include_failing keeps it)"
         )
     # A deep-link "diff" repeats the change lines; files and HTTP documents have a real one.
-    deeplink = getattr(outcome.delivery, "delivery", "") == "deeplink"
+    deeplink = outcome.delivery is not None and outcome.delivery.delivery == "deeplink"
     diff = outcome.diff() if show_diff and outcome.pending and not deeplink else ""
     if diff:
         lines.extend("      " + line if line else "" for line in diff.rstrip("\n").split("\n"))
@@ -132,7 +128,7 @@ def apply_text(plan: ReconcilePlan) -> list[str]:
         t = outcome.target
         if outcome.applied:
             verb = VERBS.get(outcome.action, "written")
-            detail = getattr(outcome.delivery, "outcome", None) or verb
+            detail = (outcome.delivery.outcome if outcome.delivery else None) or verb
             lines.append(f'{t.type} "{t.name}": {detail} ({where(outcome)})')
             for link in outcome.links():
                 lines.append(f"  {link}")
@@ -150,24 +146,16 @@ def apply_text(plan: ReconcilePlan) -> list[str]:
     return lines
 
 
-def change_json(change: Any) -> dict[str, Any]:
-    if hasattr(change, "to_json"):
-        data: dict[str, Any] = change.to_json()
-        return data
-    return {"op": getattr(change, "op", None), "key": getattr(change, "key", None),
-            "summary": getattr(change, "summary", None)}
-
-
 def target_json(outcome: TargetOutcome, *, applying: bool) -> dict[str, Any]:
     base: dict[str, Any] = {}
-    if outcome.delivery is not None and hasattr(outcome.delivery, "to_json"):
+    if outcome.delivery is not None:
         base.update(outcome.delivery.to_json())
     t = outcome.target
     base.update(
         name=t.name,
         type=t.type,
         action=outcome.action,
-        changes=[change_json(c) for c in outcome.changes()],
+        changes=[c.to_json() for c in outcome.changes()],
         diff=outcome.diff(),
         drift=outcome.drift,
         error=outcome.error,
