@@ -394,3 +394,13 @@ def test_stream_error_in_each_dialect(relay: Relay, relay_key: str) -> None:
     assert json.loads(last.removeprefix("data: "))["error"]["status"] == "UNAVAILABLE"
     # A non-streamed answer is unaffected.
     assert call(relay, relay_key, "openai").json()["choices"][0]["message"]["content"] == "OK"
+
+
+def test_auth_only_accepts_an_allowed_style_next_to_another(relay: Relay, relay_key: str) -> None:
+    # Gemini CLI with GEMINI_API_KEY_AUTH_MECHANISM=bearer sends Bearer *and* x-goog-api-key.
+    relay.set_fault("auth_only", styles=["x-goog-api-key"])
+    both = {"x-goog-api-key": relay_key, **bearer(relay_key)}
+    url = relay.url + "/v1beta/models/gemini-2.5-flash:generateContent"
+    assert httpx.post(url, json=GEN, headers=both).status_code == 200
+    r = httpx.post(url, json=GEN, headers=bearer(relay_key))
+    assert r.status_code == 403 and r.json()["error"]["status"] == "PERMISSION_DENIED"

@@ -38,6 +38,8 @@ log, Sub2API today/total windows, ``used``/``quota``), so telemetry after a veri
 The fake model answers ``reply`` (default "OK") unless the request forces a tool (Anthropic
 ``tool_choice`` any/tool, OpenAI ``required`` or a named function, Gemini ``mode: ANY``); then it calls
 that tool with arguments built from the tool's schema. Token counts are estimates (4 chars/token).
+Extended thinking (Anthropic ``thinking``) adds a signed thinking block, reasoning models on the
+Responses API a reasoning item, Gemini thinking models with ``includeThoughts`` a thought part.
 
 Faults: ``relay.set_fault(kind, *, path="*", method=None, key=None, times=None, **params)``. ``path`` is
 an fnmatch glob on the path (no query), ``key`` limits it to one presented key, ``times`` to the next n
@@ -68,7 +70,7 @@ matching requests. Kinds:
 - ``wrong_type``: the relay only serves ``serves=`` (default ``("openai",)``); routes of the other
   families answer 404 ``Invalid URL`` and the model list uses a served format.
 - ``auth_only``: only the auth ``styles=`` given are read (bearer, x-api-key, x-goog-api-key,
-  query-key, query-api_key); other styles look like a missing key.
+  query-key, query-api_key); a request carrying none of them looks like it has no key.
 - ``max_tokens_limit``: 400 when the request asks for more than ``limit=`` (default 8192) output tokens.
 - ``require_version``: Anthropic routes answer 400 without ``anthropic-version``.
 - ``html``: an HTML page with ``status=`` (default 502: nginx's Bad Gateway page; 200: a web console).

@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 
 from credlib.relay import errors
 from credlib.relay.errors import Protocol
-from credlib.relay.keys import AUTH_STYLES
+from credlib.relay.keys import AUTH_STYLES, presented
 from credlib.relay.wire import Chunk, RelayRequest, RelayResponse, sse_data, sse_event
 
 # Faults the server acts on itself (they change timing or the connection, not the answer).
@@ -282,8 +282,9 @@ def _missing_responses(p: Mapping[str, Any], req: RelayRequest, protocol: Protoc
 
 
 def _auth_only(p: Mapping[str, Any], req: RelayRequest, protocol: Protocol) -> RelayResponse | None:
-    if req.auth_style is not None and req.auth_style not in tuple(p.get("styles", ("bearer",))):
-        return errors.invalid_key(protocol, presented=False)  # the relay never looked at that header
+    styles = presented(req.headers, req.query)
+    if styles and not set(styles) & set(p.get("styles", ("bearer",))):
+        return errors.invalid_key(protocol, presented=False)  # the relay never looked at those headers
     return None
 
 

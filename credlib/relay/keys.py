@@ -150,6 +150,21 @@ def strip_model_prefix(model: str) -> str:
     return model[len("models/") :] if model.startswith("models/") else model
 
 
+def presented(headers: Mapping[str, str], query: Mapping[str, str]) -> dict[str, str]:
+    """Every credential the request carries, by auth style (Gemini CLI may send two)."""
+    found: dict[str, str] = {}
+    auth = headers.get("authorization", "").strip()
+    if auth[:7].lower() == "bearer " and auth[7:].strip():
+        found["bearer"] = auth[7:].strip()
+    for header in ("x-api-key", "x-goog-api-key"):
+        if headers.get(header, "").strip():
+            found[header] = headers[header].strip()
+    for param, style in (("key", "query-key"), ("api_key", "query-api_key")):
+        if query.get(param, "").strip():
+            found[style] = query[param].strip()
+    return found
+
+
 def extract_key(headers: Mapping[str, str], query: Mapping[str, str]) -> tuple[str | None, str | None]:
     """The presented credential and the style it came in, first match in ``AUTH_STYLES`` order."""
     auth = headers.get("authorization", "").strip()
