@@ -278,3 +278,13 @@ def test_apply_failing_half_way_is_finished_by_the_next_run_without_duplicates(
     # Alpha was recorded as credlib's even though that apply failed: removing it deletes it.
     run(channel_target(admin), [b], state)
     assert [c["name"] for c in admin.channels.values()] == ["Beta"]
+
+
+def test_cliproxy_list_edited_by_hand_is_drift(tmp_path: Path, cliproxy_admin: CliProxyAdmin) -> None:
+    state = new_state(tmp_path)
+    creds = [cred("Relay"), cred("Claude", api_type="anthropic")]
+    run(cliproxy_target(cliproxy_admin), creds, state)
+    assert run(cliproxy_target(cliproxy_admin), creds, state, do_apply=False).action == "noop"
+    cliproxy_admin.lists["claude-api-key"][0]["base-url"] = "https://edited.example"
+    p = run(cliproxy_target(cliproxy_admin), creds, state, do_apply=False)
+    assert p.action == "drift" and p.drift

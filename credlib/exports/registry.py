@@ -6,7 +6,6 @@ the tool's config that credlib owns entries in; everything else in the tool's fi
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -293,7 +292,7 @@ def resolve_type(target: Target) -> TargetType:
     mode = target.options.get("mode")
     if target.type == "cliproxyapi" and mode is None and target.url:
         mode = "api"
-    if mode is None or mode == "file" or (mode == "link" and base.delivery == "deeplink"):
+    if mode is None or mode == base.delivery:  # e.g. `mode: file` names the default explicitly
         return base
     try:
         return base.modes[str(mode)]
@@ -303,10 +302,6 @@ def resolve_type(target: Target) -> TargetType:
             f"target {target.name!r}: type {target.type} has no mode {mode!r} (modes: {known})",
             exit_code=ExitCode.INVALID_FILE,
         ) from None
-
-
-def with_template(ttype: TargetType, template: str) -> TargetType:
-    return dataclasses.replace(ttype, template=template)
 
 
 def select_credentials(target: Target, credentials: Sequence[Credential]) -> list[Credential]:

@@ -4,6 +4,7 @@ entries it created (ids and body hashes recorded in state), and a second run sen
 
 from __future__ import annotations
 
+import difflib
 import json
 import time
 from typing import TYPE_CHECKING, Any, Protocol
@@ -304,11 +305,7 @@ async def _plan_cliproxy(
     plan.paths.append(base)
     current: dict[str, Any] = {}
     for rule in rendering.ttype.merge:
-        name = rule.id
-        resp = await engine.request("GET", f"{base}/{name}", headers=headers)
-        body = _check(resp, f"reading {name}", scrub)
-        entries = body.get(name, []) if isinstance(body, dict) else body
-        current[name] = list(entries or []) if isinstance(entries, list) else []
+        current[rule.id] = await _read_list(engine, base, rule.id, headers, scrub)
     before = json.loads(json.dumps(current))
     record = state.get("owned", target.name) or {}
     owned_before = record.get("lists") if isinstance(record, dict) else None
@@ -323,8 +320,6 @@ async def _plan_cliproxy(
                 json.dumps(before.get(name), sort_keys=True)
             ):
                 plan.drift = True
-    import difflib
-
     old_text, new_text = formats.dump("json", before), formats.dump("json", result.document)
     plan.diff = redact_text(
         "".join(difflib.unified_diff(old_text.splitlines(True), new_text.splitlines(True), base, base)),
@@ -343,20 +338,34 @@ async def _plan_cliproxy(
     return plan
 
 
+async def _read_list(
+    engine: HttpEngine, base: str, name: str, headers: dict[str, str], scrub: Scrubber
+) -> list[Any]:
+    resp = await engine.request("GET", f"{base}/{name}", headers=headers)
+    body = _check(resp, f"reading {name}", scrub)
+    entries = body.get(name, []) if isinstance(body, dict) else body
+    return list(entries or []) if isinstance(entries, list) else []
+
+
 async def _apply_cliproxy(
     plan: TargetPlan, headers: dict[str, str], state: State, engine: HttpEngine, scrub: Scrubber
 ) -> TargetPlan:
     priv = plan.private
+    lists: dict[str, str] = dict(priv["lists"])
     for name, entries in priv["puts"].items():
         resp = await engine.request("PUT", f"{priv['base']}/{name}", headers=headers, json=entries)
         _check(resp, f"writing {name}", scrub)
+        # Record the list as the proxy keeps it (it sanitises what it is given), so the next plan
+        # does not mistake the proxy's own normalisation for a hand edit.
+        kept = await _read_list(engine, priv["base"], name, headers, scrub)
+        lists[name] = sha256_text(json.dumps(kept, sort_keys=True))
     state.record("owned", plan.name, {"lists": priv["owned"]})
     state.record(
         "targets",
         plan.name,
         {
-            "hash": sha256_text(json.dumps(priv["lists"], sort_keys=True)),
-            "lists": priv["lists"],
+            "hash": sha256_text(json.dumps(lists, sort_keys=True)),
+            "lists": lists,
             "type": plan.type,
             "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
