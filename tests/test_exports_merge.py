@@ -213,3 +213,19 @@ def test_yaml_credlib_created_then_hand_edited_keeps_the_edit(tmp_path: Path) ->
     text = path.read_text()
     assert text.startswith("# tuned by hand\n") and "num_retries: 2  # mine" in text
     assert "credlib-gamma-gpt-4o-mini" in text and "credlib-beta-gpt-4o-mini" not in text
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        ('{"Providers": {}}', "`Providers` is not a list"),
+        ('{"Router": "x"}', "`Router` is not a mapping"),
+        ("[1, 2]", "top level is not an object"),
+    ],
+)
+def test_tool_file_of_another_shape_is_a_clear_error(tmp_path: Path, content: str, where: str) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(content)
+    p = plan(target("ccr", "claude-code-router", path), [cred("A")], new_state(tmp_path))
+    assert p.action == "error" and where in (p.error or "") and str(path) in (p.error or "")
+    assert path.read_text() == content

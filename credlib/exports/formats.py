@@ -132,7 +132,7 @@ def parse(fmt: str, text: str) -> Any:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise FormatError(f"line {exc.lineno}: {exc.msg}") from None
-        if not isinstance(data, dict | list):
+        if not isinstance(data, dict):
             raise FormatError("line 1: the top level is not an object")
         return data
     if fmt == "yaml":

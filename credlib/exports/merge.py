@@ -13,12 +13,17 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from credlib.errors import CredlibError
 from credlib.exports.formats import new_container, to_plain
 from credlib.exports.registry import MergeRule
 from credlib.exports.targetplan import Change
 from credlib.redact import redact_key
 
 _MISSING = object()
+
+
+class ShapeError(CredlibError):
+    """The tool's file has a different shape where credlib puts its entries."""
 
 
 def identity_hash(rule: MergeRule, identity: str) -> str:
@@ -40,18 +45,31 @@ def _get(node: Any, path: tuple[str, ...]) -> Any:
     return node
 
 
+def _is_map(node: Any) -> bool:
+    return hasattr(node, "keys") and hasattr(node, "__setitem__")
+
+
 def _ensure(doc: Any, path: tuple[str, ...], fmt: str, leaf: str) -> Any:
     """The container at ``path``, creating missing levels (a map, or a list for list rules)."""
     node = doc
     for i, part in enumerate(path):
+        last = i == len(path) - 1
         if part not in node:
-            last = i == len(path) - 1
             if last and leaf == "list":
                 node[part] = []
             else:
                 # A plain document stays plain (fast to write); a round-trip one gets its own kind.
                 node[part] = {} if type(node) is dict else new_container(fmt)
         node = node[part]
+        want_list = last and leaf == "list"
+        if want_list and not isinstance(node, list):
+            raise ShapeError(
+                f"`{'.'.join(path[: i + 1])}` is not a list; credlib cannot add its entries to it"
+            )
+        if not want_list and not _is_map(node):
+            raise ShapeError(
+                f"`{'.'.join(path[: i + 1])}` is not a mapping; credlib cannot add its entries to it"
+            )
     return node
 
 
@@ -191,7 +209,7 @@ def _merge_value(
     elif to_plain(current) == to_plain(wanted):
         mine = True
     elif mine:
-        _get(doc, parent_path)[leaf] = _insertable(wanted, fmt)
+        _ensure(doc, parent_path, fmt, "map")[leaf] = _insertable(wanted, fmt)
         res.changes.append(Change("~", rule.id, "changed"))
     # else: the user set it to something else themselves; theirs wins and credlib stops owning it.
     if mine:

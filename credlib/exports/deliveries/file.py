@@ -10,7 +10,7 @@ from typing import Any
 
 from credlib.errors import CredlibError
 from credlib.exports import formats
-from credlib.exports.merge import merge_document
+from credlib.exports.merge import ShapeError, merge_document
 from credlib.exports.redaction import redact_text, scrub_secrets
 from credlib.exports.render import RenderedFile, Rendering
 from credlib.exports.targetplan import Change, TargetPlan
@@ -128,14 +128,17 @@ def _plan_file(plan: TargetPlan, rendered: RenderedFile, state: State, secrets: 
         existing = (
             formats.parse(rendered.file_format, "") if rendered.file_format in ("toml", "dotenv") else {}
         )
-    result = merge_document(
-        existing,
-        rendered.document,
-        rendered.merge,
-        _owned_for(state, plan.name, path),
-        rendered.file_format,
-        fragment_plain=rendered.plain,
-    )
+    try:
+        result = merge_document(
+            existing,
+            rendered.document,
+            rendered.merge,
+            _owned_for(state, plan.name, path),
+            rendered.file_format,
+            fragment_plain=rendered.plain,
+        )
+    except ShapeError as exc:
+        raise CredlibError(f"{path}: {exc.message}") from None
     new_text: str | None = formats.dump(rendered.file_format, result.document)
     if existing_text is None and not result.changes:
         new_text = None  # nothing to deliver: do not create an empty file
