@@ -406,3 +406,42 @@ def test_connect_timeout_when_the_listen_queue_is_full() -> None:
                 filler.close()
     assert err.kind == "timeout" and "no connection within 0.5 s" in str(err)
     assert time.monotonic() - started < 2
+
+
+def test_garbage_instead_of_http_is_a_protocol_error() -> None:
+    import socket
+    import threading
+
+    key = fake_key()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(5)
+    port = listener.getsockname()[1]
+    connections: list[int] = []
+
+    def serve() -> None:
+        for _ in range(2):  # a second connection would be a (pointless) retry
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            connections.append(1)
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        err = fail(
+            f"http://127.0.0.1:{port}/v1/models?key={key}",
+            Engine(FAST, max_retries=1),
+            headers={"Authorization": f"Bearer {key}"},
+        )
+    finally:
+        listener.close()
+        thread.join(timeout=5)
+    assert err.kind == "protocol" and "not an HTTP response" in str(err)
+    assert key not in err.render()
+    assert connections == [1]  # garbage is not worth another try

@@ -368,14 +368,15 @@ class Engine:
             ) from None
         except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
             # h11 reports a reset before any response byte as a protocol error; to a user it is a
-            # dropped connection. Garbage instead of HTTP stays "protocol".
-            garbled = isinstance(exc, httpx.RemoteProtocolError) and "without sending" not in str(exc)
-            kind: NetErrorKind = "protocol" if garbled else "unreachable"
+            # dropped connection, worth another try. Garbage instead of HTTP is not.
+            if isinstance(exc, httpx.RemoteProtocolError) and "without sending" not in str(exc):
+                text = f"{where}: not an HTTP response ({_reason(exc)})"
+                raise self._fail(call, "protocol", text, started) from None
             message = call.scrub(f"{where}: connection dropped ({_reason(exc)})")
             log.info("%s (%.0f ms)", message, _ms(started))
-            raise _Reset(kind, message) from None
+            raise _Reset("unreachable", message) from None
         except (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol, httpx.NetworkError) as exc:
-            kind = "protocol" if isinstance(exc, httpx.UnsupportedProtocol) else "unreachable"
+            kind: NetErrorKind = "protocol" if isinstance(exc, httpx.UnsupportedProtocol) else "unreachable"
             raise self._fail(call, kind, f"{where}: cannot connect ({_reason(exc)})", started) from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise self._fail(call, "protocol", f"{where}: {_reason(exc)}", started) from None
