@@ -22,6 +22,8 @@ from typing import Any
 from credlib.errors import CredlibError, ExitCode, FileAccessError
 from credlib.model import Config, Credential, Target
 from credlib.reconcile.plan import ReconcilePlan
+from credlib.reconcile.status import money
+from credlib.state import State
 
 MARKER = ".credlib-demo"
 EXAMPLE_FILE = "credentials.yaml"
@@ -126,18 +128,12 @@ def observation_rows(plan: ReconcilePlan, config: Config) -> list[dict[str, Any]
                 "api_type": cred.api_type,
                 "telemetry": cred.telemetry.method,
                 "verify": verdict.status or "-",
-                "balance": _money(tele.get("balance")),
-                "today_cost": _money(tele.get("today_cost")),
+                "balance": money(tele.get("balance")),
+                "today_cost": money(tele.get("today_cost")),
                 "health": str(tele.get("health") or "-"),
             }
         )
     return rows
-
-
-def _money(value: Any) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"${value:,.2f}"
-    return "-"
 
 
 def run_demo(opts: DemoOptions, echo: Callable[[str], None]) -> int:
@@ -202,6 +198,10 @@ def run_demo(opts: DemoOptions, echo: Callable[[str], None]) -> int:
         relay.stop()
 
     echo("")
+    echo("Step 5: status — what this machine last saw, without a single request")
+    show_status(config, State.load(config.path or str(example), root=out / "state"), echo)
+
+    echo("")
     echo(f"Outputs (fake keys) are in {out}:")
     for path in sorted(p for p in targets_dir.rglob("*") if p.is_file()):
         echo(f"  {path.relative_to(out)}")
@@ -211,6 +211,15 @@ def run_demo(opts: DemoOptions, echo: Callable[[str], None]) -> int:
     echo(f"Done in {time.monotonic() - started:.1f} s.")
     failed = first.plan.failed or second.plan.failed or second.plan.changes_pending or kept is None
     return int(ExitCode.CHECK_FAILED if failed else ExitCode.OK)
+
+
+def show_status(config: Config, state: State, echo: Callable[[str], None]) -> None:
+    from credlib.reconcile.report import table_lines
+    from credlib.reconcile.status import collect_status, credential_rows, target_rows
+
+    report = collect_status(config, state)
+    for line in [*table_lines(credential_rows(report)), "", *table_lines(target_rows(report))]:
+        echo(line)
 
 
 def config_target_path(config: Config, name: str) -> str | None:

@@ -40,6 +40,7 @@ def test_demo_applies_into_scratch_dir_only(tmp_path: Path, isolated_env: Path) 
     assert "$42.50" in text  # New API balance read through the relay
     assert "Plan: " in text and "Apply complete!" in text
     assert "No changes. Your targets match the credentials file." in text
+    assert "Step 5: status" in text and text.count("in sync") == 6
     assert str(out) in text
 
     ccr = json.loads((out / "targets/ccr/config.json").read_text())

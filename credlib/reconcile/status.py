@@ -167,3 +167,42 @@ def collect_status(config: Config, state: State) -> StatusReport:
             return await target_statuses(config, state, engine)
 
     return StatusReport(credentials=credential_statuses(config, state), targets=asyncio.run(targets()))
+
+
+def money(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"${value:,.2f}"
+    return "-"
+
+
+def credential_rows(report: StatusReport) -> list[dict[str, Any]]:
+    rows = []
+    for c in report.credentials:
+        verify = c.verify or {}
+        tele = c.telemetry or {}
+        rows.append(
+            {
+                "name": c.name,
+                "verify": verify.get("status") or "never",
+                "checked": verify.get("checked_at") or "-",
+                "balance": money(tele.get("balance")),
+                "health": tele.get("health") or "-",
+                "note": "stale: key/URL/type changed since" if c.stale else "",
+            }
+        )
+    return rows
+
+
+def target_rows(report: StatusReport) -> list[dict[str, Any]]:
+    rows = []
+    for t in report.targets:
+        if t.error:
+            state = f"error: {t.error}"
+        elif t.drift:
+            state = "drift: changed by hand since the last apply"
+        elif t.pending:
+            state = f"pending ({t.action})"
+        else:
+            state = "in sync"
+        rows.append({"target": t.name, "type": t.type, "path": t.path or "-", "state": state})
+    return rows
