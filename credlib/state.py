@@ -15,10 +15,10 @@ stops two applies at once.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -142,6 +142,40 @@ def atomic_write_private(path: Path, content: bytes, mode: int = 0o600) -> None:
             os.close(dir_fd)
 
 
+def _try_lock(fd: int) -> bool:
+    """Take the exclusive lock on ``fd`` without waiting; False when another process holds it.
+
+    The OS drops the lock when the holder dies (even by SIGKILL), so a crash never leaves it stuck.
+    """
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _unlock(fd: int) -> None:
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        return
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 @contextlib.contextmanager
 def apply_lock(
     credentials_path: str | Path, *, wait_s: float = 0.0, root: Path | None = None
@@ -152,20 +186,16 @@ def apply_lock(
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockedError(
-                        "another credlib apply is running for this credentials file",
-                        hint=f"wait for it to finish (lock: {lock_path})",
-                    ) from None
-                time.sleep(0.1)
+        while not _try_lock(fd):
+            if time.monotonic() >= deadline:
+                raise LockedError(
+                    "another credlib apply is running for this credentials file",
+                    hint=f"wait for it to finish (lock: {lock_path})",
+                )
+            time.sleep(0.1)
         try:
             yield
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            _unlock(fd)
     finally:
         os.close(fd)
