@@ -206,3 +206,18 @@ def test_status_cli_shows_sync_and_drift(setup: tuple[Project, Path, list[str]],
     assert code == 0
     assert "drift: changed by hand since the last apply" in out
     assert "pending (update)" in out  # ccr was not touched by hand
+
+
+def test_bad_command_lines_exit_with_documented_codes(
+    setup: tuple[Project, Path, list[str]], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _, file, _ = setup
+    code, _, err = cli(capsys, "-f", str(file), "plan", "--offline", "--target", "nope")
+    assert code == 8 and "no target named 'nope' (targets: env, ccr)" in err and "Traceback" not in err
+    code, _, err = cli(capsys, "-f", str(file), "apply", "--lock-timeout", "-1")
+    assert code == 64
+    code, _, err = cli(capsys, "-f", str(tmp_path / "missing.yaml"), "plan")
+    assert code not in (0, 1, 2) and "missing.yaml" in err and "Traceback" not in err
+    code, _, err = cli(capsys, "demo", "--out", str(tmp_path / "d"), "--examples", str(tmp_path / "none"))
+    assert code == 6 and "credentials.yaml" in err and "--examples" in err
+    assert not (tmp_path / "d").exists()
