@@ -192,3 +192,34 @@ def test_kill_9_during_apply_leaves_every_target_old_or_new(
     final = subprocess.run(credlib, env=env, capture_output=True, timeout=60, check=False)
     assert final.returncode == 0, final.stderr.decode() + final.stdout.decode()
     assert _contents(paths) == new
+
+
+def test_two_apply_processes_at_once(
+    small: tuple[Project, Path], isolated_env: Path
+) -> None:
+    """A real second process: the first is held mid-apply (lock taken), the second gives up with 7."""
+    project, file = small
+    args = ["-f", str(file), "apply", "--offline", "--yes"]
+    marker = isolated_env / "paused"
+    first = subprocess.Popen(
+        [sys.executable, "-c", PAUSING_RUNNER, *args],
+        env={**os.environ, "PAUSE_AT": "1", "PAUSE_MARKER": str(marker)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(marker, 30)
+        second = subprocess.run(
+            [sys.executable, "-m", "credlib", *args, "--lock-timeout", "0.5"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    assert second.returncode == 7, second.stderr
+    assert "another credlib apply is running for this credentials file" in second.stderr
+    assert "Traceback" not in second.stderr
+    # The killed holder released the lock with its death.
+    third = subprocess.run([sys.executable, "-m", "credlib", *args], capture_output=True, text=True,
+                           timeout=60, check=False)
+    assert third.returncode == 0, third.stderr
+    assert (project.root / "out" / ".env").exists()
