@@ -20,6 +20,9 @@ VERBS = {"create": "created", "update": "updated", "delete": "deleted"}
 def where(outcome: TargetOutcome) -> str:
     t = outcome.target
     if t.path:
+        # A relative path is relative to the credentials file, not to the cwd: show where it resolved.
+        if not t.path.startswith(("~", "/")) and outcome.delivery is not None and outcome.delivery.paths:
+            return outcome.delivery.paths[0]
         return t.path
     if t.url:
         return t.url
