@@ -24,6 +24,9 @@ def test_examples_are_encrypted_to_the_demo_identity_only() -> None:
     assert recipient in text and recipient in (EXAMPLES / ".sops.yaml").read_text()
     assert "api_key: ENC[AES256_GCM," in text
     assert "DEMO-FAKE" not in text  # every key is encrypted
+    # Applied directly, the example must never write into a real tool's config.
+    paths = [line.split("path: ", 1)[1] for line in text.splitlines() if line.strip().startswith("path: ")]
+    assert paths and all(p.startswith("demo-out/") for p in paths)
 
 
 def test_demo_applies_into_scratch_dir_only(tmp_path: Path, isolated_env: Path) -> None:
