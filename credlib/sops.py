@@ -18,11 +18,9 @@ import importlib.util
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -379,6 +377,8 @@ def filestatus(path: str | Path) -> bool:
 @contextlib.contextmanager
 def _working_copy(target: Path, *, copy: bool = True) -> Iterator[Path]:
     """A private copy of ``target`` beside it (same basename); renamed over ``target`` on success."""
+    import tempfile  # write paths only: keeps the read path's start-up lean
+
     parent = target.parent
     try:
         workdir = Path(tempfile.mkdtemp(prefix=".credlib-", dir=parent))
@@ -480,6 +480,8 @@ def unset_value(path: str | Path, index: Sequence[str | int]) -> None:
 
 
 def _editor_command(mode: str) -> str:
+    import shlex
+
     return shlex.join([sys.executable, "-m", "credlib.sops_editor", mode])
 
 

@@ -8,7 +8,6 @@ Messages never contain a secret value: for secret fields only the field path is 
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
@@ -48,6 +47,8 @@ def slug(name: str) -> str:
     text = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     if text:
         return text
+    import hashlib
+
     return "cred-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
 
 
