@@ -74,7 +74,7 @@ def test_results_recorded_in_state_and_reused_offline(online: tuple[Project, Rel
     assert tele["balance"] == pytest.approx(7.5) and tele["health"] == "healthy"
     assert state.get("verify", "revoked-key")["status"] == "auth_failed"
     raw = state.path.read_text()
-    for key in project.keys():  # verify and telemetry results are recorded without the keys
+    for key in project.api_keys():  # verify and telemetry results are recorded without the keys
         assert key not in raw
 
     # Offline: no request at all, the recorded failure still keeps the revoked key out.
