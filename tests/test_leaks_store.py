@@ -17,12 +17,15 @@ from tests.fixtures.store import run_credlib
 
 @pytest.fixture
 def argv_log(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """Every argv credlib hands to a subprocess during the test."""
+    """Every argv credlib hands to a subprocess during the test, followed by the values of the
+    environment it passes (a key must not travel there either)."""
     seen: list[list[str]] = []
     original = subprocess.Popen.__init__
 
     def recording_init(self: subprocess.Popen[Any], args: Any, *a: Any, **kw: Any) -> None:
-        seen.append([str(x) for x in args] if isinstance(args, list | tuple) else [str(args)])
+        argv = [str(x) for x in args] if isinstance(args, list | tuple) else [str(args)]
+        env = kw.get("env") or {}
+        seen.append([*argv, *(str(v) for v in env.values())])
         original(self, args, *a, **kw)
 
     monkeypatch.setattr(subprocess.Popen, "__init__", recording_init)
@@ -76,7 +79,7 @@ def test_keys_never_leak(tmp_path: Path, argv_log: list[list[str]], monkeypatch:
     for argv in argv_log:
         joined = " ".join(argv)
         for s in secrets:
-            assert s not in joined, f"a key reached argv: {argv[:3]}"
+            assert s not in joined, f"a key reached the argv or environment of {argv[:3]}"
     # 2. captured output of every command except show --reveal / copy.
     for text in outputs:
         for s in secrets:
