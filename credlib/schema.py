@@ -169,6 +169,8 @@ def _field_schema(f: Field) -> dict[str, Any]:
         out["pattern"] = f.pattern
     if f.kind == "string" and (f.required or f.secret):
         out["minLength"] = 1
+    if not f.required and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]  # `notes:` with no value means "not set"
     return out
 
 

@@ -80,6 +80,8 @@ class _Checker:
                 known = ", ".join(by_name)
                 self.add(sub, f"unknown field {key!r} (known: {known})")
                 continue
+            if item is None and not spec.required:
+                continue  # `notes:` with nothing after it means "not set", as people expect
             checked = self.value(item, spec, sub)
             if checked is not None:
                 clean[key] = checked

@@ -283,3 +283,29 @@ def test_slug_of_non_latin_name_is_stable_hash() -> None:
     assert slug("公司中转") == slug("公司中转")
     assert slug("公司中转").startswith("cred-")
     assert slug("公司中转") != slug("个人")
+
+
+def test_empty_optional_fields_mean_unset() -> None:
+    cfg = validate_data(
+        {
+            "version": 1,
+            "defaults": None,
+            "credentials": [
+                {
+                    "name": "A",
+                    "base_url": "a.example.com",
+                    "api_key": "sk-a1234567",
+                    "notes": None,
+                    "tags": None,
+                }
+            ],
+            "targets": None,
+        },
+        file="f",
+    )
+    assert cfg.credentials[0].notes is None and cfg.credentials[0].tags == ()
+    assert validate_data({"version": 1, "credentials": None}, file="f").credentials == ()
+    found = problems_of(
+        {"version": 1, "credentials": [{"name": None, "base_url": "x.example", "api_key": "k"}]}
+    )
+    assert ("credentials[0].name", "must be a string, not empty (null)") in found
