@@ -317,3 +317,15 @@ def test_cliproxyapi_file_survives_the_proxys_sanitiser() -> None:
         for entry in entries:
             assert all(isinstance(k, str) and k == k.lower() for k in entry)  # yaml tags are kebab-case
     assert doc["openai-compatibility"][0]["api-key-entries"][0]["api-key"] == creds[0].api_key
+
+
+def test_templates_run_sandboxed(tmp_path: Path) -> None:
+    tpl = tmp_path / "evil.j2"
+    tpl.write_text("X={{ ''.__class__.__mro__[1].__subclasses__() }}\n")
+    p = plan(
+        Target(name="t", type="dotenv", path=str(tmp_path / ".env"), template=str(tpl)),
+        [cred("A")],
+        new_state(tmp_path),
+    )
+    assert p.action == "error" and "evil.j2:1" in (p.error or "") and "unsafe" in (p.error or "")
+    assert not (tmp_path / ".env").exists()

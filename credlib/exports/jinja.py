@@ -146,14 +146,16 @@ FILTERS: dict[str, Any] = {
 @cache
 def environment(extra_dir: str | None = None) -> jinja2.Environment:
     import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
 
     search = [str(d) for d in template_dirs()]
     if extra_dir:
         search.insert(0, extra_dir)
-    env = jinja2.Environment(
+    # Sandboxed: a template can come from a teammate through Git, and rendering it must not run code.
+    env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(search),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,  # noqa: S701 - the outputs are JSON/YAML/TOML/URLs, never HTML
+        autoescape=False,  # the outputs are JSON/YAML/TOML/URLs, never HTML
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
