@@ -359,3 +359,18 @@ def test_reasoning_model_streams_a_reasoning_item_first(relay: Relay) -> None:
         headers=bearer(key),
     ).json()
     assert [o["type"] for o in plain["output"]] == ["message"]
+
+
+def test_responses_cut_by_max_output_tokens_is_incomplete(relay_factory: Callable[..., Relay]) -> None:
+    relay = relay_factory(reply=" ".join(f"w{i}" for i in range(20)))
+    key = fake_key()
+    relay.add_key(key)
+    body = {"model": "gpt-4o-mini", "input": "x", "max_output_tokens": 16}
+    resp = httpx.post(relay.url + "/v1/responses", json=body, headers=bearer(key)).json()
+    assert resp["status"] == "incomplete" and resp["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert len(resp["output"][0]["content"][0]["text"].split()) == 16
+    events = sse_events(
+        httpx.post(relay.url + "/v1/responses", json={**body, "stream": True}, headers=bearer(key)).text
+    )
+    assert events[-1][0] == "response.incomplete"
+    assert all(name != "response.completed" for name, _ in events)

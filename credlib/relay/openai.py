@@ -313,7 +313,7 @@ def _responses_handler(relay: Relay) -> Any:
             }
             out_tokens, truncated = estimate_tokens(args), False
         else:
-            done = complete(relay.reply, None)
+            done = complete(relay.reply, limit if isinstance(limit, int) else None)
             item = {
                 "type": "message",
                 "id": new_id("msg_"),
