@@ -30,6 +30,7 @@ LITELLM = ("litellm[proxy]==1.108.7", "litellm", "litellm-1.108.7")
 OPENCODE = ("opencode-ai", "1.18.33", "opencode")
 CODEX = ("@openai/codex", "0.171.0", "codex")
 CLAUDE = ("@anthropic-ai/claude-code", "2.1.197", "claude")
+KILO = ("@kilocode/cli", "7.7.7", "kilo")  # 7.8.1 has no Linux platform package (research §9)
 
 
 def free_port() -> int:
@@ -383,3 +384,63 @@ def test_gemini_cli_runs_headless_from_env_file_and_settings(tmp_path: Path, rel
     assert json.loads(proc.stdout)["response"].strip() == "OK"
     calls = [e for e in relay.log if e.path.startswith("/v1beta/models/gemini-2.5-flash:")]
     assert calls and calls[-1].key == gem.api_key
+
+
+# ---------------------------------------------------------------- Kilo CLI (Kilo Code 7's engine)
+
+
+def test_kilo_cli_loads_the_kilo_settings_export_and_runs(tmp_path: Path, relay: Relay) -> None:
+    kilo = npm_tool(*KILO)
+    home = Path(os.environ["HOME"])
+    relay_cred = cred("Team Relay", cid="team-relay", base_url=relay.url, models=("gpt-4o-mini",))
+    relay.add_key(relay_cred.api_key, models=["gpt-4o-mini"])
+    settings = home / "kilo-settings.json"
+    plan = apply(target("kilo", "kilo-code", settings), [relay_cred], new_state(tmp_path))
+    assert plan.error is None, plan.error
+    quiet = {
+        name: "1"
+        for name in (
+            "KILO_DISABLE_MODELS_FETCH",
+            "KILO_DISABLE_AUTOUPDATE",
+            "KILO_DISABLE_DEFAULT_PLUGINS",
+            "KILO_DISABLE_LSP_DOWNLOAD",
+            "KILO_DISABLE_PROJECT_CONFIG",
+            "KILO_DISABLE_SHARE",
+            "KILO_DISABLE_SESSION_INGEST",
+            "KILO_DISABLE_PRESENCE",
+        )
+    }
+    env = tool_env(
+        home,
+        kilo.parent,
+        KILO_CONFIG=str(settings),
+        KILO_TELEMETRY_LEVEL="off",
+        KILO_AUTH_CONTENT="{}",
+        **quiet,
+    )
+    shown = subprocess.run(
+        [str(kilo), "debug", "config"],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    resolved = json.loads(shown.stdout)
+    assert resolved["model"] == "team-relay/gpt-4o-mini"
+    assert resolved["provider"]["team-relay"]["options"]["baseURL"] == relay.url + "/v1"
+    run = subprocess.run(
+        [str(kilo), "run", "Reply with OK"],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert run.returncode == 0 and "OK" in run.stdout, run.stderr[-2000:]
+    chat = [e for e in relay.log if e.path == "/v1/chat/completions"]
+    assert chat and all(e.key == relay_cred.api_key and e.json()["model"] == "gpt-4o-mini" for e in chat)
