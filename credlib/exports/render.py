@@ -44,14 +44,12 @@ class RenderedFile:
     @property
     def plain(self) -> bool:
         """The fragment was parsed by json (built-in dicts and lists all the way down)."""
-        return self.file_format == "json" or (
-            self.file_format == "yaml" and self.text.lstrip()[:1] in ("{", "[")
-        )
+        return self.file_format in ("json", "yaml") and type(self.document) is dict
 
     def display(self) -> str:
         """The fragment as the tool's file format (YAML templates may render JSON, which is YAML)."""
-        if self.file_format == "yaml" and self.text.lstrip()[:1] in ("{", "["):
-            return formats.dump("yaml", formats.to_plain(self.document))
+        if self.file_format == "yaml" and self.plain:
+            return formats.dump("yaml", self.document)
         if self.file_format == "json":
             # Templates render compact JSON (C encoder); people read it indented.
             return formats.dump("json", self.document)
