@@ -193,10 +193,6 @@ async def plan_file(plan: TargetPlan, rendering: Rendering, state: State) -> Tar
     return plan
 
 
-def _writer(state: State, target_name: str, path: str) -> str | None:
-    return _recorded(state, target_name, "writers", Path(path))
-
-
 def _make_private_dirs(directory: Path) -> None:
     """Create missing parents with 0700 (mkdir(parents=True) would use the umask for them)."""
     missing: list[Path] = []
@@ -211,50 +207,68 @@ def _make_private_dirs(directory: Path) -> None:
 async def apply_file(plan: TargetPlan, state: State) -> TargetPlan:
     items: list[dict[str, Any]] = plan.private.get("files", [])
     written = 0
-    for item in items:
+    for index, item in enumerate(items):
         path = Path(item["path"])
         if item["content"] is None:
             continue
-        try:
-            now_text = _read(path)
-        except CredlibError as exc:
-            return _failed(plan, exc.message)
-        now_hash = sha256_text(now_text) if now_text is not None else None
-        if now_hash != item["old_hash"]:
-            return _failed(plan, f"{path} changed since the plan was made; run plan again")
-        try:
-            _make_private_dirs(path.parent)
-            atomic_write_private(path, item["content"].encode("utf-8"))
-        except CredlibError as exc:
-            return _failed(plan, exc.message)
-        except OSError as exc:
-            return _failed(plan, f"cannot write {path}: {exc.strerror}")
+        problem = _write(path, item)
+        if problem:
+            # Files written before this one stay written: record them, so the next plan knows.
+            _record(state, plan, [i for i in items[:index] if i["content"] is not None])
+            return _failed(plan, problem)
         written += 1
-    files_hashes = {i["path"]: i["new_hash"] for i in items if i["new_hash"] is not None}
-    main_hash = items[0]["new_hash"] if items else None
-    state.record(
-        "targets",
-        plan.name,
-        {
-            "hash": main_hash,
-            "files": files_hashes,
-            "fragments": {i["path"]: i["fragment"] for i in items},
-            "writers": {i["path"]: i.get("writer") or _writer(state, plan.name, i["path"]) for i in items},
-            "type": plan.type,
-            "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        },
-    )
-    state.record("owned", plan.name, {"files": {i["path"]: i["owned"] for i in items}})
+    _record(state, plan, items)
     plan.outcome = f"written ({written} file{'s' if written != 1 else ''})" if written else "unchanged"
     plan.private = {}
     return plan
+
+
+def _write(path: Path, item: dict[str, Any]) -> str | None:
+    """Write one planned file; the reason it could not be written, or None."""
+    try:
+        now_text = _read(path)
+    except CredlibError as exc:
+        return exc.message
+    now_hash = sha256_text(now_text) if now_text is not None else None
+    if now_hash != item["old_hash"]:
+        return f"{path} changed since the plan was made; run plan again"
+    try:
+        _make_private_dirs(path.parent)
+        atomic_write_private(path, item["content"].encode("utf-8"))
+    except CredlibError as exc:
+        return exc.message
+    except OSError as exc:
+        return f"cannot write {path}: {exc.strerror}"
+    return None
+
+
+def _record(state: State, plan: TargetPlan, items: list[dict[str, Any]]) -> None:
+    """Merge what these files now hold into the target's state records (hashes only)."""
+    if not items:
+        return
+    previous = state.get("targets", plan.name)
+    record: dict[str, Any] = dict(previous) if isinstance(previous, dict) else {}
+    sections = {name: dict(record.get(name) or {}) for name in ("files", "fragments", "writers")}
+    owned_prev = state.get("owned", plan.name)
+    owned_files = dict((owned_prev or {}).get("files", {})) if isinstance(owned_prev, dict) else {}
+    for item in items:
+        if item["new_hash"] is not None:
+            sections["files"][item["path"]] = item["new_hash"]
+        sections["fragments"][item["path"]] = item["fragment"]
+        sections["writers"][item["path"]] = item.get("writer") or sections["writers"].get(item["path"])
+        owned_files[item["path"]] = item["owned"]
+    main = plan.paths[0] if plan.paths else items[0]["path"]
+    record.update(sections)
+    record.update(
+        hash=sections["files"].get(main),
+        type=plan.type,
+        written_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
+    state.record("targets", plan.name, record)
+    state.record("owned", plan.name, {"files": owned_files})
 
 
 def _failed(plan: TargetPlan, message: str) -> TargetPlan:
     plan.fail(f"target {plan.name!r}: {message}")
     plan.outcome = "failed"
     return plan
-
-
-def file_mode(path: Path) -> int:
-    return os.stat(path).st_mode & 0o777
