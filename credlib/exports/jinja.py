@@ -53,7 +53,9 @@ def find_template(name: str) -> Path:
 
 
 def _tojson(value: Any, indent: int | None = None) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=indent)
+    # Compact unless asked: deep links stay short, and files are re-indented when written.
+    separators = (",", ":") if indent is None else None
+    return json.dumps(value, ensure_ascii=False, indent=indent, separators=separators)
 
 
 def _toyaml(value: Any) -> str:
