@@ -105,8 +105,10 @@ def test_claude_code_router_forwards_with_rendered_config(tmp_path: Path, relay:
         base_url=relay.url,
         models=("claude-sonnet-4-5",),
     )
+    gem_cred = cred("Gem", cid="gem", api_type="google", base_url=relay.url, models=("gemini-2.5-flash",))
     relay.add_key(relay_cred.api_key, models=["gpt-4o-mini"])
     relay.add_key(claude_cred.api_key, models=["claude-sonnet-4-5"])
+    relay.add_key(gem_cred.api_key, models=["gemini-2.5-flash"])
     config = home / ".claude-code-router" / "config.json"
     config.parent.mkdir(parents=True)
     hand_added = {
@@ -116,7 +118,8 @@ def test_claude_code_router_forwards_with_rendered_config(tmp_path: Path, relay:
         "models": ["m"],
     }
     config.write_text(json.dumps({"PORT": port, "LOG": False, "Providers": [hand_added]}, indent=2))
-    plan = apply(target("ccr", "claude-code-router", config), [relay_cred, claude_cred], new_state(tmp_path))
+    creds = [relay_cred, claude_cred, gem_cred]
+    plan = apply(target("ccr", "claude-code-router", config), creds, new_state(tmp_path))
     assert plan.error is None and plan.action == "update"
     written = json.loads(config.read_text())
     assert written["Providers"][0] == hand_added and written["PORT"] == port
@@ -145,6 +148,13 @@ def test_claude_code_router_forwards_with_rendered_config(tmp_path: Path, relay:
         messages = [e for e in relay.log if e.path == "/v1/messages"]
         assert messages and messages[-1].key == claude_cred.api_key
         assert messages[-1].json()["model"] == "claude-sonnet-4-5"
+
+        # The google credential went in with the gemini transformer and .../v1beta/models/.
+        body["model"] = "gem,gemini-2.5-flash"
+        resp = httpx.post(f"{base}/v1/messages", json=body, timeout=30)
+        assert resp.status_code == 200, resp.text
+        gemini = [e for e in relay.log if e.path.startswith("/v1beta/models/gemini-2.5-flash:")]
+        assert gemini and gemini[-1].key == gem_cred.api_key
         subprocess.run([str(ccr), "stop"], env=env, cwd=home, capture_output=True, timeout=30, check=False)
 
 
@@ -162,8 +172,10 @@ def test_litellm_proxy_forwards_with_rendered_config(tmp_path: Path, relay: Rela
         base_url=relay.url,
         models=("claude-sonnet-4-5",),
     )
+    gem_cred = cred("Gem", cid="gem", api_type="google", base_url=relay.url, models=("gemini-2.5-flash",))
     relay.add_key(relay_cred.api_key, models=["gpt-4o-mini"])
     relay.add_key(claude_cred.api_key, models=["claude-sonnet-4-5"])
+    relay.add_key(gem_cred.api_key, models=["gemini-2.5-flash"])
     config = tmp_path / "litellm" / "config.yaml"
     config.parent.mkdir()
     config.write_text(
@@ -171,7 +183,8 @@ def test_litellm_proxy_forwards_with_rendered_config(tmp_path: Path, relay: Rela
         "      model: openai/canned\n      mock_response: canned answer\n"
         "litellm_settings:\n  drop_params: true\n"
     )
-    plan = apply(target("litellm", "litellm", config), [relay_cred, claude_cred], new_state(tmp_path))
+    creds = [relay_cred, claude_cred, gem_cred]
+    plan = apply(target("litellm", "litellm", config), creds, new_state(tmp_path))
     assert plan.error is None, plan.error
     text = config.read_text()
     assert "# my proxy" in text and "# hand-added" in text and "drop_params: true" in text
@@ -191,7 +204,7 @@ def test_litellm_proxy_forwards_with_rendered_config(tmp_path: Path, relay: Rela
         wait_port(port, proc, timeout_s=120)
         headers = {"Authorization": f"Bearer {master}"}
         base = f"http://127.0.0.1:{port}"
-        for model in ("gpt-4o-mini", "claude-sonnet-4-5"):
+        for model in ("gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.5-flash"):
             body = {"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 16}
             resp = httpx.post(f"{base}/chat/completions", json=body, headers=headers, timeout=60)
             assert resp.status_code == 200, (resp.status_code, resp.text[:500])
@@ -201,6 +214,8 @@ def test_litellm_proxy_forwards_with_rendered_config(tmp_path: Path, relay: Rela
         messages = [e for e in relay.log if e.path == "/v1/messages"]
         assert messages and messages[-1].key == claude_cred.api_key
         assert messages[-1].json()["model"] == "claude-sonnet-4-5"
+        gemini = [e for e in relay.log if e.path.startswith("/v1beta/models/gemini-2.5-flash:")]
+        assert gemini and gemini[-1].key == gem_cred.api_key
         canned = httpx.post(
             f"{base}/chat/completions",
             headers=headers,
