@@ -228,15 +228,21 @@ def test_litellm_proxy_forwards_with_rendered_config(tmp_path: Path, relay: Rela
 # ---------------------------------------------------------------- OpenCode
 
 
-def test_opencode_loads_rendered_provider_and_runs(tmp_path: Path, relay: Relay) -> None:
+def test_opencode_loads_rendered_providers_and_runs_each_api_type(tmp_path: Path, relay: Relay) -> None:
     opencode = npm_tool(*OPENCODE)
     home = Path(os.environ["HOME"])
-    relay_cred = cred("Team Relay", cid="team-relay", base_url=relay.url, models=("gpt-4o-mini",))
-    relay.add_key(relay_cred.api_key, models=["gpt-4o-mini"])
+    creds = [
+        cred("Team Relay", cid="team-relay", base_url=relay.url, models=("gpt-4o-mini",)),
+        cred("Claude", cid="claude", api_type="anthropic", base_url=relay.url, models=("claude-sonnet-4-5",)),
+        cred("Gem", cid="gem", api_type="google", base_url=relay.url, models=("gemini-2.5-flash",)),
+        cred("OAI", cid="oai", api_type="openai", base_url=relay.url, models=("gpt-4o-mini",)),
+    ]
+    for c in creds:
+        relay.add_key(c.api_key, models=list(c.models))
     config = home / ".config" / "opencode" / "opencode.json"
     config.parent.mkdir(parents=True)
     config.write_text(json.dumps({"$schema": "https://opencode.ai/config.json", "autoupdate": False}))
-    plan = apply(target("opencode", "opencode", config), [relay_cred], new_state(tmp_path))
+    plan = apply(target("opencode", "opencode", config), creds, new_state(tmp_path))
     assert plan.error is None, plan.error
     env = tool_env(
         home,
@@ -259,22 +265,32 @@ def test_opencode_loads_rendered_provider_and_runs(tmp_path: Path, relay: Relay)
     resolved = json.loads(shown.stdout)
     assert resolved["provider"]["team-relay"]["options"]["baseURL"] == relay.url + "/v1"
     assert resolved["model"] == "team-relay/gpt-4o-mini" and resolved["autoupdate"] is False
-    run = subprocess.run(
-        [str(opencode), "run", "--format", "json", "Reply with OK"],
-        env=env,
-        cwd=home,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    texts = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-    assert any(ev.get("type") == "text" and ev["part"]["text"] == "OK" for ev in texts), run.stdout[-2000:]
-    chat = [e for e in relay.log if e.path == "/v1/chat/completions"]
-    assert chat and all(e.key == relay_cred.api_key for e in chat)
-    assert all(e.json()["model"] == "gpt-4o-mini" for e in chat)
+    # Each API type goes out through its AI SDK package to the path that package appends.
+    expected = {
+        "team-relay/gpt-4o-mini": ("/v1/chat/completions", creds[0]),
+        "claude/claude-sonnet-4-5": ("/v1/messages", creds[1]),
+        "gem/gemini-2.5-flash": ("/v1beta/models/gemini-2.5-flash:streamGenerateContent", creds[2]),
+        "oai/gpt-4o-mini": ("/v1/responses", creds[3]),
+    }
+    for model, (path, credential) in expected.items():
+        relay.clear_log()
+        run = subprocess.run(
+            [str(opencode), "run", "--format", "json", "--model", model, "Reply with OK"],
+            env=env,
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        assert run.returncode == 0, (model, run.stderr[-2000:])
+        events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+        assert any(ev.get("type") == "text" and ev["part"]["text"] == "OK" for ev in events), run.stdout[
+            -2000:
+        ]
+        calls = [e for e in relay.log if e.path == path]
+        assert calls and all(e.key == credential.api_key for e in calls), (model, relay.log)
 
 
 # ---------------------------------------------------------------- Codex CLI
