@@ -329,3 +329,12 @@ def test_templates_run_sandboxed(tmp_path: Path) -> None:
     )
     assert p.action == "error" and "evil.j2:1" in (p.error or "") and "unsafe" in (p.error or "")
     assert not (tmp_path / ".env").exists()
+
+
+def test_reprs_hold_no_key(tmp_path: Path) -> None:
+    c = cred("Relay")
+    for type_name in ("cherry-studio", "claude-code-router", "litellm"):
+        rendering = render_for(target("t", type_name, tmp_path / "f"), [c])
+        assert c.api_key not in repr(rendering)
+        p = plan(target("t", type_name, tmp_path / "f"), [c], new_state(tmp_path))
+        assert c.api_key not in repr(p)

@@ -36,10 +36,10 @@ class RenderedFile:
     role: str  # "main" or a companion role ("env", "settings")
     path: Path | None
     file_format: FileFormat
-    text: str
+    text: str = field(repr=False)  # holds keys
     merge: tuple[MergeRule, ...]
     template: str
-    document: Any = None  # the parsed fragment (parsed once, when the rendering is validated)
+    document: Any = field(default=None, repr=False)  # the parsed fragment (parsed once, when validated)
 
     @property
     def plain(self) -> bool:
@@ -63,8 +63,8 @@ class Rendering:
     credentials: list[Credential]
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (credential name, why)
     files: list[RenderedFile] = field(default_factory=list)
-    links: dict[str, str] = field(default_factory=dict)  # link id -> deep link (holds the key)
-    document: Any = None  # http: the parsed JSON the template produced
+    links: dict[str, str] = field(default_factory=dict, repr=False)  # link id -> deep link (holds the key)
+    document: Any = field(default=None, repr=False)  # http: the parsed JSON the template produced
 
     @property
     def secrets(self) -> list[str]:

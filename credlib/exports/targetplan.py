@@ -27,7 +27,8 @@ class TargetPlan:
     diff: str = ""  # unified diff, secrets redacted
     error: str | None = None
     drift: bool = False
-    links: list[str] = field(default_factory=list)  # full deep links (hold keys): never in JSON or diff
+    # Full deep links (they hold keys): never in JSON, the diff or a repr.
+    links: list[str] = field(default_factory=list, repr=False)
     notes: list[str] = field(default_factory=list)  # e.g. credentials left out and why
     outcome: str | None = None  # after apply: "written", "unchanged", "links issued", "failed", ...
     delivery: str = ""
