@@ -212,3 +212,19 @@ def test_codex_base_url_without_v1_when_only_that_works(relay: Relay) -> None:
     assert report.settings["base_url"] == relay.url
     warn = next(c for c in report.checks if c.id == "base-url")
     assert warn.status == "warn" and "without /v1" in warn.fix
+
+
+def test_stated_limit_ignores_digits_outside_the_message() -> None:
+    # A request id full of digit runs below 32000 once made the probe pick a wrong "limit".
+    from credlib.probes.cli_claude import _stated_limit
+    from credlib.probes.http import Outcome
+
+    body = {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "max_tokens: 32000 > 8192, the maximum"},
+        "request_id": "req_011CU29999x31000y",
+    }
+    out = Outcome("POST", "http://127.0.0.1/v1/messages", status=400, body=json.dumps(body).encode())
+    assert _stated_limit(out) == 8192
+    plain = Outcome("POST", "http://127.0.0.1/v1/messages", status=400, body=b"limit is 4096 tokens")
+    assert _stated_limit(plain) == 4096

@@ -14,6 +14,8 @@ failures surface, and keeps each change that helps (it then becomes a ``warn`` w
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -136,7 +138,15 @@ def _problem(out: Outcome, shape: _Shape, scrub: Scrubber) -> Failure | None:
 
 def _stated_limit(out: Outcome) -> int | None:
     """The output-token limit an endpoint names in its refusal ("max_tokens: 32000 > 8192 …")."""
-    numbers = [int(n) for n in re.findall(r"\d{3,6}", out.text)]
+    # Read only the error message: the rest of the body (request ids, type names) can hold digit
+    # runs that look like limits.
+    message = out.text
+    with contextlib.suppress(ValueError, KeyError, AttributeError, TypeError):
+        message = str(json.loads(out.text)["error"]["message"])
+    stated = re.search(r"max_tokens:\s*\d+\s*>\s*(\d+)", message)
+    if stated:
+        return int(stated.group(1))
+    numbers = [int(n) for n in re.findall(r"\d{3,6}", message)]
     below = [n for n in numbers if 0 < n < CLAUDE_MAX_TOKENS]
     return max(below) if below else None
 
