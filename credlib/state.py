@@ -8,6 +8,7 @@ absolute path. Holds:
 - ``deeplinks``: target name -> {credential id: sha256 of the link last issued}
 - ``owned``:     target name -> delivery-specific ownership records (e.g. upserted channel ids)
 - ``plan_cache``: target name -> hashes of a file target's inputs and files when it last matched
+- ``responses``: credential id -> whether its endpoint serves the Responses API (Codex targets)
 Writes are atomic (temp file + fsync + rename, mode 0600). ``apply_lock`` is the exclusive lock that
 stops two applies at once.
 """
@@ -29,7 +30,7 @@ from credlib.errors import FileAccessError, LockedError
 from credlib.paths import state_dir
 
 STATE_VERSION = 1
-SECTIONS = ("verify", "telemetry", "targets", "deeplinks", "owned", "plan_cache")
+SECTIONS = ("verify", "telemetry", "targets", "deeplinks", "owned", "plan_cache", "responses")
 
 
 def _key_for(credentials_path: str | Path) -> str:

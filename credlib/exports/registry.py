@@ -65,6 +65,8 @@ class TargetType:
     single: bool = False  # the tool holds one credential at a time (the first selected one is used)
     family: str | None = None  # HTTP dialect for http deliveries
     forbidden_chars: str = ""  # characters the tool's import mangles in names and values
+    # The tool speaks only the OpenAI Responses API: plan leaves out endpoints without it.
+    requires_responses: bool = False
 
 
 def _list(path: str, *key: str) -> MergeRule:
@@ -218,6 +220,7 @@ TARGET_TYPES: dict[str, TargetType] = {
             merge=(_map("model_providers"), _value("model_provider"), _value("model")),
             companions=(Companion("env", "codex.env.j2", "dotenv", "env_path", ".env", (_map(""),)),),
             requires_models=True,
+            requires_responses=True,
         ),
         TargetType(
             name="gemini-cli",

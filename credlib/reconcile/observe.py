@@ -51,6 +51,8 @@ class Observations:
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # credential id -> verdict
     telemetry: dict[str, dict[str, Any]] = field(default_factory=dict)  # credential id -> result
     offline: bool = False
+    # credential id -> task answering "does its endpoint serve the Responses API?" (one probe per run)
+    responses: dict[str, Any] = field(default_factory=dict)
 
     def verdict(self, cred: Credential) -> Verdict:
         found = self.verdicts.get(cred.id)

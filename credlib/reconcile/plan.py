@@ -30,6 +30,9 @@ class TargetOutcome:
     target: Target
     delivery: TargetPlan | None = None  # the exports layer's plan (None when planning failed early)
     excluded: list[Verdict] = field(default_factory=list)  # left out: failed verification
+    # Left out because the tool cannot use the endpoint (no Responses API for Codex): (cred, why).
+    unsupported: list[tuple[Credential, str]] = field(default_factory=list)
+    unchecked: list[tuple[Credential, str]] = field(default_factory=list)  # kept, but not checked
     error: str | None = None
     skipped: str | None = None  # a reason this target was not planned (e.g. --offline and HTTP)
     applied: bool = False  # apply wrote it
@@ -149,6 +152,8 @@ async def plan_target(
                 outcome.excluded.append(verdict)
             else:
                 kept.append(cred)
+        if ttype.requires_responses:
+            kept = await _with_responses_api(kept, outcome, obs, state, engine)
         base_dir = base_dir_of(config)
         if ttype.delivery == "file":
             digests = [cred_digests[id(c)] for c in kept]
@@ -172,6 +177,23 @@ async def plan_target(
     except Exception as exc:
         outcome.error = describe_error(exc, scrub)
     return outcome
+
+
+async def _with_responses_api(
+    creds: list[Credential], outcome: TargetOutcome, obs: Observations, state: State, engine: Any
+) -> list[Credential]:
+    from credlib.reconcile.responses import support
+
+    answers = await asyncio.gather(*(support(c, obs, state, engine) for c in creds))
+    kept: list[Credential] = []
+    for cred, answer in zip(creds, answers, strict=True):
+        if answer.supported is False:
+            outcome.unsupported.append((cred, answer.detail))
+            continue
+        if answer.supported is None:
+            outcome.unchecked.append((cred, answer.detail))
+        kept.append(cred)
+    return kept
 
 
 def up_to_date(target: Target, record: dict[str, Any]) -> TargetPlan:

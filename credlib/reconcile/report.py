@@ -88,6 +88,10 @@ def target_lines(outcome: TargetOutcome, *, show_diff: bool = True) -> list[str]
         lines.append(
             f"      left out: {verdict.name} (verification {verdict.status}; include_failing keeps it)"
         )
+    for cred, why in outcome.unsupported:
+        lines.append(f"      left out: {cred.name} ({outcome.target.type} needs the Responses API; {why})")
+    for cred, why in outcome.unchecked:
+        lines.append(f"      kept: {cred.name} ({why})")
     # A deep-link "diff" repeats the change lines; files and HTTP documents have a real one.
     deeplink = outcome.delivery is not None and outcome.delivery.delivery == "deeplink"
     diff = outcome.diff() if show_diff and outcome.pending and not deeplink else ""
@@ -112,7 +116,9 @@ def summary_line(plan: ReconcilePlan) -> str:
 
 def plan_text(plan: ReconcilePlan, credential_count: int, *, show_diff: bool = True) -> list[str]:
     lines = [verification_line(plan.observations, credential_count), ""]
-    interesting = [t for t in plan.targets if t.pending or t.error or t.excluded or t.skipped]
+    interesting = [
+        t for t in plan.targets if t.pending or t.error or t.excluded or t.unsupported or t.skipped
+    ]
     if not plan.targets:
         lines.append("No targets in the credentials file.")
     elif interesting:
@@ -143,8 +149,7 @@ def apply_text(plan: ReconcilePlan) -> list[str]:
     failed = sum(1 for t in plan.targets if t.error is not None or t.refused)
     lines.append(
         f"Apply {'finished with errors' if failed else 'complete'}! Targets: {done['create']} created, "
-        f"{done['update']} updated, {done['delete']} deleted"
-        + (f", {failed} failed." if failed else ".")
+        f"{done['update']} updated, {done['delete']} deleted" + (f", {failed} failed." if failed else ".")
     )
     return lines
 
@@ -163,7 +168,12 @@ def target_json(outcome: TargetOutcome, *, applying: bool) -> dict[str, Any]:
         drift=outcome.drift,
         error=outcome.error,
         skipped=outcome.skipped,
-        excluded=[{"name": v.name, "id": v.credential_id, "status": v.status} for v in outcome.excluded],
+        excluded=[{"name": v.name, "id": v.credential_id, "status": v.status} for v in outcome.excluded]
+        + [
+            {"name": c.name, "id": c.id, "status": "no_responses_api", "reason": why}
+            for c, why in outcome.unsupported
+        ],
+        unchecked=[{"name": c.name, "id": c.id, "reason": why} for c, why in outcome.unchecked],
     )
     base.setdefault("path", t.path)
     if applying:
