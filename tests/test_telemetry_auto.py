@@ -29,26 +29,51 @@ def test_auto_falls_through_an_html_404_to_sub2api(site: TelemetrySite) -> None:
         ("sub2api", "success", 200),
     ]
     assert res.error is None
-    assert "/v1/dashboard/billing/subscription" not in site.paths()
+    assert site.paths() == ["/api/usage/token/", "/v1/usage"]
 
 
-def test_auto_stops_at_the_first_method_that_answers(site: TelemetrySite) -> None:
+def serve_every_method(site: TelemetrySite) -> None:
+    """A New API site that also answers every other method's endpoint and its own follow-ups."""
     site.json("/api/usage/token/", NEWAPI_USAGE)
+    site.json("/api/status", {"success": True, "data": {"quota_per_unit": 500_000}}, public=True)
+    site.json("/api/log/token", {"success": True, "message": "", "data": []})
     site.json("/v1/usage", {"balance": 99})
     site.json("/v1/dashboard/billing/subscription", {"hard_limit_usd": 99})
-    res = read(site.cred("auto", quota_per_unit=500_000))
-    assert res.method_used == "newapi" and res.metrics.balance == 7.5
-    # One usage request; the only other one is New API's own log for today's figures.
-    assert site.paths().count("/api/usage/token/") == 1
-    assert "/v1/usage" not in site.paths() and "/v1/dashboard/billing/subscription" not in site.paths()
-    assert set(site.paths()) <= {"/api/usage/token/", "/api/log/token"}
 
 
-def test_auto_with_only_one_request_when_newapi_answers_alone(site: TelemetrySite) -> None:
-    site.json("/api/usage/token/", NEWAPI_USAGE)
-    site.absent("/api/log/token", html=False)
-    read(site.cred("auto", quota_per_unit=500_000))
-    assert [p for p in site.paths() if p != "/api/log/token"] == ["/api/usage/token/"]
+def test_auto_makes_exactly_one_request_when_the_first_method_answers(site: TelemetrySite) -> None:
+    # All API Hub's "auto order" case (research/all-api-hub.md §12): fetch called exactly once.
+    serve_every_method(site)
+    res = read(site.cred("auto"))
+    assert site.paths() == ["/api/usage/token/"]
+    assert res.method_used == "newapi" and res.health == "healthy"
+    m = res.metrics
+    assert (m.balance, m.total_granted, m.total_used) == (7.5, 10.0, 2.5)  # ÷ 500 000 without asking
+    # No log request, so today's figures are unknown: null, not 0.
+    assert m.today_cost is None and m.today_requests is None and m.today_total_tokens is None
+    assert [(a.method, a.endpoint, a.outcome) for a in res.attempts] == [
+        ("newapi", site.url + "/api/usage/token/", "success")
+    ]
+
+
+def test_auto_uses_the_configured_quota_per_unit(site: TelemetrySite) -> None:
+    serve_every_method(site)
+    res = read(site.cred("auto", quota_per_unit=1_000_000))
+    assert site.paths() == ["/api/usage/token/"]
+    assert (res.metrics.balance, res.metrics.total_granted) == (3.75, 5.0)
+
+
+def test_explicit_newapi_makes_its_follow_ups_and_records_each(site: TelemetrySite) -> None:
+    serve_every_method(site)
+    res = read(site.cred("newapi"))
+    assert site.paths() == ["/api/usage/token/", "/api/status", "/api/log/token"]
+    assert [(a.endpoint, a.outcome) for a in res.attempts] == [
+        (site.url + "/api/usage/token/", "success"),
+        (site.url + "/api/status", "success"),
+        (site.url + "/api/log/token", "success"),
+    ]
+    assert res.metrics.balance == 7.5
+    assert (res.metrics.today_cost, res.metrics.today_requests) == (0.0, 0)  # an empty log: truly none
 
 
 def test_auto_tries_billing_last(site: TelemetrySite) -> None:
@@ -59,6 +84,12 @@ def test_auto_tries_billing_last(site: TelemetrySite) -> None:
     res = read(site.cred("auto"))
     assert res.method_used == "openai-billing" and res.metrics.balance == 19.0
     assert [a.method for a in res.attempts] == ["newapi", "sub2api", "openai-billing", "openai-billing"]
+    assert site.paths() == [
+        "/api/usage/token/",
+        "/v1/usage",
+        "/v1/dashboard/billing/subscription",
+        "/v1/dashboard/billing/usage",
+    ]
 
 
 def test_auto_with_nothing_supported_is_unknown_not_error(site: TelemetrySite) -> None:

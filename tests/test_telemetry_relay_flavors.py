@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from credlib.model import Credential, TelemetryConfig
+from credlib.model import Credential, TelemetryConfig, TelemetryMethod
 from credlib.relay.keys import NewApiLog, RateLimitWindow, UsageWindow
 from tests.fixtures.env import fake_key
 from tests.fixtures.telemetry import TelemetrySite, read
 
 
-def cred_for(site: TelemetrySite, key: str, method: str = "auto") -> Credential:
+def cred_for(site: TelemetrySite, key: str, method: TelemetryMethod = "auto") -> Credential:
     return Credential(
         name="R", id="r", base_url=site.url, api_key=key, telemetry=TelemetryConfig(method=method)
     )
@@ -38,12 +38,23 @@ def test_newapi_flavor_with_logs(site: TelemetrySite) -> None:
             NewApiLog(created_at=int((now - timedelta(days=1)).timestamp()), cost=3.0),
         ],
     )
-    res = read(cred_for(site, key), now=now)
+    res = read(cred_for(site, key, "newapi"), now=now)
     m = res.metrics
     assert res.method_used == "newapi"
     assert (m.balance, m.total_granted, m.total_used) == (7.5, 10.0, 2.5)
     assert (m.today_requests, m.today_cost, m.today_total_tokens) == (1, 0.5, 15)
     assert m.expires_at == "2030-01-01T00:00:00Z"
+    assert site.paths() == ["/api/usage/token/", "/api/status", "/api/log/token"]
+
+
+def test_newapi_flavor_under_auto_is_one_request(site: TelemetrySite) -> None:
+    key = fake_key()
+    site.relay.add_key(
+        key, flavor="newapi", quota=7.5, used=2.5, logs=[NewApiLog(created_at=int(time.time()))]
+    )
+    res = read(cred_for(site, key, "auto"))
+    assert site.paths() == ["/api/usage/token/"]
+    assert (res.metrics.balance, res.metrics.total_used, res.metrics.today_requests) == (7.5, 2.5, None)
 
 
 def test_newapi_flavor_full_log_window(site: TelemetrySite) -> None:

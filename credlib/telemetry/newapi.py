@@ -13,6 +13,11 @@ Amounts come in quota units: USD = quota ÷ quota_per_unit. The divisor is the c
   default, 1000 in some forks), so when every returned entry is from today and there are at least
   100 of them, the figures are a lower bound and the result says so. A site without that route
   keeps the today metrics null.
+
+Under ``auto`` (``ctx.probing``) only the usage request is made: the divisor is the override or
+500 000, and today's metrics stay null. ``auto`` asks every site one question per method, so a
+run over many keys of one site costs one request per key under its per-origin rate limit; the two
+follow-ups are what ``method: newapi`` buys.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ class NewApiMethod:
             raise ShapeError(f"{USAGE_PATH}: expected a JSON object, got {type(data).__name__}")
         if not any(key in data for key in _USAGE_FIELDS):
             return Reading()  # a 200 from something that is not New API: nothing to report
+        if ctx.probing:
+            return Reading(metrics=usage_metrics(data, _configured_per_unit(ctx)))
         # Validate before any further request, so a shape error is pinned to this body's attempt.
         usage_metrics(data, float(DEFAULT_QUOTA_PER_UNIT))
         per_unit = await quota_per_unit(ctx)
@@ -80,10 +87,13 @@ def _usd(quota: float | None, per_unit: float) -> float | None:
     return None if quota is None else round(quota / per_unit, 6)
 
 
+def _configured_per_unit(ctx: MethodContext) -> float:
+    return float(ctx.cred.telemetry.quota_per_unit or DEFAULT_QUOTA_PER_UNIT)
+
+
 async def quota_per_unit(ctx: MethodContext) -> float:
-    override = ctx.cred.telemetry.quota_per_unit
-    if override:
-        return float(override)
+    if ctx.cred.telemetry.quota_per_unit:
+        return _configured_per_unit(ctx)
     origin = origin_of(ctx.cred.base_url)
     url = join_url(ctx.cred.base_url, STATUS_PATH)
 

@@ -63,6 +63,8 @@ class MethodContext:
     now: datetime  # timezone-aware; "today" is its local calendar day
     scrub: Callable[[str], str]  # known secrets of this credential -> redacted form
     cache: RunCache = field(default_factory=RunCache)
+    # ``auto`` is probing: each method asks its one main question and no follow-up (see run.py).
+    probing: bool = False
     attempts: list[Attempt] = field(default_factory=list)
 
     def record(

@@ -2,6 +2,9 @@
 
 ``auto`` tries newapi → sub2api → openai-billing and stops at the first that returns any metric;
 404/405 (and a 2xx without usage fields) move on quietly, errors are kept in case nothing answers.
+While probing, a method reads only what its main endpoint gives: on a New API site ``auto`` makes
+exactly one request (All API Hub's rule, research/all-api-hub.md §12), and the follow-ups that an
+explicit ``method: newapi`` makes (the site's ``quota_per_unit``, today's log) are left out.
 ``disabled`` sends nothing. A failure of one credential never affects another.
 """
 
@@ -45,7 +48,14 @@ async def fetch_telemetry(
     moment = (now or datetime.now(UTC)).astimezone()
     configured = cred.telemetry.method
     scrubber = Scrubber([s for s in (cred.api_key, cred.telemetry.bearer_token) if s])
-    ctx = MethodContext(engine=engine, cred=cred, now=moment, scrub=scrubber, cache=cache or RunCache())
+    ctx = MethodContext(
+        engine=engine,
+        cred=cred,
+        now=moment,
+        scrub=scrubber,
+        cache=cache or RunCache(),
+        probing=configured == "auto",
+    )
 
     def result(
         health: Health, *, reading: Reading | None = None, reason: str | None = None, used: str | None = None
