@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from credlib.model import METRIC_NAMES
 from credlib.relay.keys import UsageWindow
 from tests.fixtures.env import fake_key
 from tests.fixtures.telemetry import TelemetrySite
@@ -111,23 +112,7 @@ def test_json_shape(project: dict[str, Any], capsys: pytest.CaptureFixture[str])
     assert (
         company["balance"] == 7.5 and company["total_granted"] == 10.0 and company["method_used"] == "newapi"
     )
-    for metric in (
-        "balance",
-        "today_cost",
-        "today_requests",
-        "today_prompt_tokens",
-        "today_completion_tokens",
-        "today_total_tokens",
-        "total_used",
-        "total_granted",
-        "total_available",
-        "unlimited",
-        "expires_at",
-        "health",
-        "refreshed_at",
-        "error",
-        "attempts",
-    ):
+    for metric in (*METRIC_NAMES, "health", "refreshed_at", "error", "attempts"):
         assert metric in company
     assert {"method", "endpoint", "outcome", "status", "latency_ms"} <= set(company["attempts"][0])
     assert by_name["Quiet"]["balance"] is None and by_name["Quiet"]["attempts"] == []

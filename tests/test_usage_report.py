@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from credlib.model import Credential
-from credlib.telemetry.base import Metrics, TelemetryResult
+from credlib.telemetry.base import Health, Metrics, TelemetryResult
 from credlib.telemetry.health import Thresholds
 from credlib.telemetry.report import alerts_for, table_rows, totals, usage_json
 
@@ -22,11 +23,11 @@ def cred(name: str, expires_at: str | None = None) -> Credential:
     )
 
 
-def result(health: str = "healthy", error: str | None = None, **metrics: object) -> TelemetryResult:
+def result(health: Health = "healthy", error: str | None = None, **metrics: Any) -> TelemetryResult:
     return TelemetryResult(
         metrics=Metrics(**metrics),
         health=health,
-        refreshed_at="2026-12-04T12:00:00Z",  # type: ignore[arg-type]
+        refreshed_at="2026-12-04T12:00:00Z",
         error=error,
     )
 
@@ -103,3 +104,18 @@ def test_json_has_name_and_every_metric() -> None:
     assert first["name"] == "A" and first["id"] == "a" and first["balance"] == 1.0
     assert first["today_cost"] is None and first["unlimited"] is None
     assert "sk-" not in str(doc)
+
+
+def test_metrics_are_the_one_list_of_spec_metric_names() -> None:
+    """model.METRIC_NAMES is the single list (mappings, schema, status and usage JSON read it)."""
+    from dataclasses import fields
+
+    from credlib.model import METRIC_NAMES
+    from credlib.reconcile.status import TELEMETRY_FIELDS
+    from credlib.telemetry.base import COUNT_METRICS, MONEY_METRICS
+
+    assert tuple(f.name for f in fields(Metrics)) == METRIC_NAMES
+    assert sorted([*MONEY_METRICS, *COUNT_METRICS, "unlimited", "expires_at"]) == sorted(METRIC_NAMES)
+    assert TELEMETRY_FIELDS[: len(METRIC_NAMES)] == METRIC_NAMES
+    doc = usage_json([cred("A")], [result()], [])
+    assert all(doc["results"][0][name] is None for name in METRIC_NAMES)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -16,19 +15,6 @@ if TYPE_CHECKING:
     from credlib.model import Config, Credential
     from credlib.telemetry.base import TelemetryResult
     from credlib.telemetry.health import Thresholds
-
-
-def select_credentials(config: Config, names: Sequence[str]) -> list[Credential]:
-    from credlib.store import find_credential
-
-    if not names:
-        return list(config.credentials)
-    chosen: list[Credential] = []
-    for name in names:
-        cred = find_credential(config, name)
-        if cred not in chosen:
-            chosen.append(cred)
-    return chosen
 
 
 def read_all(config: Config, creds: list[Credential], thresholds: Thresholds) -> list[TelemetryResult]:
@@ -101,12 +87,13 @@ def usage(
     fail_expiring_within: float | None,
     as_json: bool,
 ) -> int:
+    from credlib.cli.cmd_verify import select  # the same NAME... rules as `verify`
     from credlib.store import load_config
     from credlib.telemetry.health import Thresholds
     from credlib.telemetry.report import alerts_for, usage_json
 
     config = load_config(app.file)
-    creds = select_credentials(config, names)
+    creds = select(config, names)
     thresholds = Thresholds(under_balance=fail_under_balance, expiring_within_days=fail_expiring_within)
     results = read_all(config, creds, thresholds) if creds else []
     record_results(config, creds, results)

@@ -10,27 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from credlib.model import Config
+from credlib.model import METRIC_NAMES, Config
 from credlib.reconcile.observe import fingerprint, recall
 from credlib.reconcile.plan import TargetOutcome, build_plan
 from credlib.state import State
 
 # The §5 fields `usage --json` puts at the top of each result; status does the same from state.
-TELEMETRY_FIELDS = (
-    "balance",
-    "today_cost",
-    "today_requests",
-    "today_prompt_tokens",
-    "today_completion_tokens",
-    "today_total_tokens",
-    "total_used",
-    "total_granted",
-    "total_available",
-    "unlimited",
-    "expires_at",
-    "health",
-    "refreshed_at",
-)
+TELEMETRY_FIELDS = (*METRIC_NAMES, "health", "refreshed_at")
 
 
 @dataclass
