@@ -221,3 +221,23 @@ def test_bad_command_lines_exit_with_documented_codes(
     code, _, err = cli(capsys, "demo", "--out", str(tmp_path / "d"), "--examples", str(tmp_path / "none"))
     assert code == 6 and "credentials.yaml" in err and "--examples" in err
     assert not (tmp_path / "d").exists()
+
+
+def test_plan_lines_are_written_at_once_and_coloured_only_when_asked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import click
+
+    from credlib.cli.cmd_reconcile import echo_lines
+
+    lines = ["  # ccr will be updated", "      + Providers[a]", "      ~ Router.default", "      - x", "Plan"]
+    with click.Context(click.Command("plan")):
+        echo_lines(lines)  # not a terminal: plain text
+    assert capsys.readouterr().out == "\n".join(lines) + "\n"
+    with click.Context(click.Command("plan"), color=True):
+        echo_lines(lines)
+    out = capsys.readouterr().out
+    assert click.style("      + Providers[a]", fg="green") in out
+    assert click.style("      - x", fg="red") in out and "\x1b" not in out.split("\n")[0]
+    echo_lines([])
+    assert capsys.readouterr().out == ""

@@ -41,12 +41,34 @@ def lock_option(func: F) -> F:
     )(func)
 
 
+_LINE_COLORS = {"+ ": "green", "~ ": "yellow", "- ": "red"}
+
+
+def _colored(line: str) -> str:
+    color = _LINE_COLORS.get(line.lstrip()[:2])
+    return click.style(line, fg=color) if color else line
+
+
+def _wants_color(err: bool) -> bool:
+    """click.echo's own rule (``--color``-style context override, else a terminal), decided once."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.color is not None:
+        return ctx.color
+    stream = click.get_text_stream("stderr" if err else "stdout")
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def echo_lines(lines: list[str], *, err: bool = False) -> None:
-    for line in lines:
-        stripped = line.lstrip()
-        color = {"+": "green", "~": "yellow", "-": "red"}.get(stripped[:1]) if stripped[:2] in (
-            "+ ", "~ ", "- ") else None
-        click.echo(click.style(line, fg=color) if color else line, err=err)
+    # One write for the whole plan: a 1,000-credential plan is tens of thousands of diff lines, and
+    # a click.echo (with its ANSI check) per line cost more than rendering them.
+    if not lines:
+        return
+    if _wants_color(err):
+        lines = [_colored(line) for line in lines]
+    click.echo("\n".join(lines), err=err)
 
 
 def print_plan(result: RunResult, *, err: bool = False) -> None:

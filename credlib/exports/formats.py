@@ -372,6 +372,12 @@ def parse_plain_yaml(text: str) -> dict[str, Any]:
 
 def to_plain(value: Any) -> Any:
     """Plain dict/list/scalars, for comparing and copying between documents of different libraries."""
+    kind = type(value)
+    # Most values are already plain (JSON documents, rendered fragments): skip the probing below.
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return value
+    if kind is dict:
+        return {str(k): to_plain(v) for k, v in value.items()}
     if hasattr(value, "unwrap"):  # tomlkit items
         value = value.unwrap()
     if isinstance(value, MutableMapping | dict):
