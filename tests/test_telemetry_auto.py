@@ -125,3 +125,42 @@ def test_disabled_makes_no_request(site: TelemetrySite) -> None:
     assert site.relay.log == []
     assert res.health == "unknown" and res.attempts == [] and not res.metrics.has_any()
     assert res.to_json()["balance"] is None  # null, never 0
+
+
+def test_auto_stops_at_an_unreachable_site() -> None:
+    # Every method asks the same origin: when it gives no HTTP answer, trying the next one only waits again.
+    import socket
+
+    from credlib.model import Credential, TelemetryConfig
+    from tests.fixtures.env import fake_key
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cred = Credential(
+        name="Gone",
+        id="gone",
+        base_url=f"http://127.0.0.1:{port}",
+        api_key=fake_key(),
+        telemetry=TelemetryConfig(),
+    )
+    res = read(cred)
+    assert res.health == "error" and (res.error or "").startswith("newapi: unreachable: ")
+    assert [(a.method, a.outcome, a.status) for a in res.attempts] == [("newapi", "error", None)]
+
+
+def test_auto_stops_at_a_site_that_times_out(site: TelemetrySite) -> None:
+    from credlib.net import Engine, run_sync
+    from credlib.telemetry import TelemetryResult, fetch_telemetry
+
+    site.relay.set_fault("timeout", path="/api/usage/token/", seconds=3)
+    site.json("/v1/usage", {"balance": 1})
+
+    async def go() -> TelemetryResult:
+        async with Engine(timeout_s=0.3, max_retries=0) as engine:
+            return await fetch_telemetry(engine, site.cred("auto"))
+
+    res = run_sync(go())
+    assert res.health == "error" and "timeout" in (res.error or "")
+    assert [a.method for a in res.attempts] == ["newapi"]
+    assert "/v1/usage" not in site.paths()

@@ -110,10 +110,15 @@ class Reading:
 class MethodFailure(Exception):
     """A method could not produce a reading. ``message`` is already scrubbed of secrets."""
 
-    def __init__(self, kind: Literal["unsupported", "error"], message: str) -> None:
+    def __init__(
+        self, kind: Literal["unsupported", "error"], message: str, *, site_down: bool = False
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        # No HTTP answer at all (unreachable, timeout, not HTTP): every other endpoint of the same
+        # origin would fail the same way, so ``auto`` stops trying instead of waiting out each one.
+        self.site_down = site_down
 
 
 class TelemetryMethod(Protocol):

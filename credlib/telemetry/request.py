@@ -117,7 +117,8 @@ class MethodContext:
             latency = round((time.monotonic() - started) * 1000, 1)
             reason = f"{exc.kind}: {exc.message}"
             self.record(method, endpoint, "error", latency_ms=latency, message=reason)
-            raise MethodFailure("error", scrub_text(reason, self.scrub)) from None
+            site_down = exc.kind in ("unreachable", "timeout", "protocol")
+            raise MethodFailure("error", scrub_text(reason, self.scrub), site_down=site_down) from None
         latency = _latency(resp, started)
         status = int(resp.status)
 

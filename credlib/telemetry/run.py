@@ -1,7 +1,8 @@
 """Run a credential's telemetry method(s) and turn the outcome into a ``TelemetryResult``.
 
 ``auto`` tries newapi → sub2api → openai-billing and stops at the first that returns any metric;
-404/405 (and a 2xx without usage fields) move on quietly, errors are kept in case nothing answers.
+404/405 (and a 2xx without usage fields) move on quietly, errors are kept in case nothing answers;
+a site that gives no HTTP answer at all (unreachable, timeout) ends the search at once.
 While probing, a method reads only what its main endpoint gives: on a New API site ``auto`` makes
 exactly one request (All API Hub's rule, research/all-api-hub.md §12), and the follow-ups that an
 explicit ``method: newapi`` makes (the site's ``quota_per_unit``, today's log) are left out.
@@ -89,6 +90,8 @@ async def fetch_telemetry(
                     return result("warning", reading=outcome, reason="; ".join(alerts), used=name)
                 return result("healthy", reading=outcome, used=name)
             failures.append((name, outcome))
+            if outcome.site_down:
+                break
     except Exception as exc:  # a bug must cost one credential its row, not the whole run
         log.debug("telemetry for %s crashed", cred.id, exc_info=True)
         return result("error", reason=f"internal error while reading telemetry ({type(exc).__name__})")
