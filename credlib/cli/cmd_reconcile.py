@@ -54,7 +54,7 @@ def _wants_color(err: bool) -> bool:
     ctx = click.get_current_context(silent=True)
     if ctx is not None and ctx.color is not None:
         return ctx.color
-    stream = click.get_text_stream("stderr" if err else "stdout")
+    stream = sys.stderr if err else sys.stdout
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
