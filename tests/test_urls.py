@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from credlib.model import ApiType
-from credlib.urls import display_url, join_url, normalize_base_url, origin_of, same_origin
+from credlib.urls import (
+    _is_stored_form,
+    _normalize_parsed,
+    display_url,
+    join_url,
+    normalize_base_url,
+    origin_of,
+    same_origin,
+)
 
 OPENAI: ApiType = "openai-compatible"
 GOOGLE: ApiType = "google"
@@ -142,3 +152,41 @@ def test_join_url_keeps_prefix() -> None:
     assert join_url("https://x.com/openai", "/api/usage/token/") == "https://x.com/openai/api/usage/token/"
     assert join_url("https://x.com/", "v1/models") == "https://x.com/v1/models"
     assert join_url("https://x.com", "") == "https://x.com"
+
+
+_URLISH = st.text(alphabet="abcAB09-._~:/%@!$&'()*+,;=?#[] \tv1eta", max_size=40)
+# URLs close to the stored form: the shortcut's edge cases (ports, case, version segments, junk).
+_LABELS = st.text(alphabet="ab0-Z", min_size=0, max_size=4)
+_NEAR_STORED = st.builds(
+    lambda scheme, labels, port, segments: (
+        f"{scheme}://{'.'.join(labels)}{port}" + "".join("/" + seg for seg in segments)
+    ),
+    st.sampled_from(["https", "http", "HTTP"]),
+    st.lists(_LABELS, min_size=1, max_size=3),
+    st.sampled_from(["", ":80", ":443", ":8080", ":080", ":65536", ":0"]),
+    st.lists(st.sampled_from(["v1", "V1", "v1beta", "api", "a.", "x)", "%2F", "", "a:b", "~u"]), max_size=3),
+)
+
+
+@given(
+    st.one_of(
+        _NEAR_STORED,
+        st.builds(str.__add__, st.sampled_from(["https://", "http://", "HTTPS://", ""]), _URLISH),
+    ),
+    st.sampled_from([OPENAI, GOOGLE, "anthropic"]),
+)
+@settings(max_examples=300, deadline=None)
+def test_stored_form_shortcut_agrees_with_full_parse(url: str, api_type: ApiType) -> None:
+    """The shortcut for URLs already in stored form (the read path) may only skip work, never change a
+    result: whenever it fires, the full parse returns the URL unchanged too."""
+    if _is_stored_form(url, api_type):
+        assert _normalize_parsed(url, api_type) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://a.example:443", "http://a.example:80", "https://a.example:08080", "https://A.example",
+     "https://a.example/x.", "https://a.example/v1/x", "https://a..example", "https://example.com:99999"],
+)
+def test_stored_form_shortcut_declines_what_normalization_changes(url: str) -> None:
+    assert not _is_stored_form(url, OPENAI)
