@@ -119,6 +119,22 @@ def test_auto_reports_the_first_error_when_nothing_answers(site: TelemetrySite) 
     assert res.error == "newapi: HTTP 401: 令牌已过期 (token expired)"
 
 
+def test_auto_error_precedence_is_the_first_error_in_method_order(site: TelemetrySite) -> None:
+    # All API Hub's "error precedence" case: the first method's error, not a later one, not a generic line.
+    site.json("/api/usage/token/", {"success": False, "message": "database is locked"}, 500)
+    site.json("/v1/usage", {"error": {"type": "authentication_error", "message": "key revoked"}}, 401)
+    site.absent("/v1/dashboard/billing/subscription")
+    res = read(site.cred("auto"))
+    assert res.health == "error"
+    assert res.error == "newapi: HTTP 500: database is locked"
+    assert [(a.method, a.outcome, a.status) for a in res.attempts] == [
+        ("newapi", "error", 500),
+        ("sub2api", "error", 401),
+        ("openai-billing", "unsupported", 404),
+    ]
+    assert res.attempts[1].message == "HTTP 401: key revoked"
+
+
 def test_disabled_makes_no_request(site: TelemetrySite) -> None:
     site.json("/api/usage/token/", NEWAPI_USAGE)
     res = read(site.cred("disabled"))

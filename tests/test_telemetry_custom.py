@@ -149,23 +149,37 @@ def test_bad_mappings_are_rejected(mapping: dict[str, str], where: str, fragment
     assert problems and problems[0][0] == where and fragment in problems[0][1]
 
 
+def readme_examples() -> list[tuple[object, dict[str, str]]]:
+    """(JSON answer, mapping) of each worked example in README's telemetry section, as written there."""
+    import json
+    import re
+    from pathlib import Path
+
+    from ruamel.yaml import YAML
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- section: telemetry -->")[1].split("<!-- /section: telemetry -->")[0]
+    examples = []
+    for part in re.split(r"\*\*Example \d+:", section)[1:]:
+        answer = re.search(r"```json\n(.*?)```", part, re.S)
+        config = re.search(r"```yaml\n(.*?)```", part, re.S)
+        assert answer and config, part[:200]
+        telemetry = YAML(typ="safe").load(config.group(1))["telemetry"]
+        assert telemetry["method"] == "custom"
+        assert (
+            check_custom_config(telemetry["endpoint"], telemetry["mapping"], "https://relay.example.com")
+            == []
+        )
+        examples.append((json.loads(answer.group(1)), dict(telemetry["mapping"])))
+    return examples
+
+
 def test_readme_examples_work() -> None:
-    """The two worked examples of README's telemetry section, verbatim."""
+    """The two worked examples of README's telemetry section, read from the README itself."""
     from credlib.telemetry.custom import apply_mapping
 
-    first = {
-        "success": True,
-        "data": {"balance": "12.50", "today": {"cost": 0.42, "requests": 17}, "expire_time": 1798761600},
-    }
-    reading = apply_mapping(
-        first,
-        {
-            "balance": "data.balance",
-            "today_cost": "data.today.cost",
-            "today_requests": "data.today.requests",
-            "expires_at": "data.expire_time",
-        },
-    )
+    (first, first_mapping), (second, second_mapping) = readme_examples()
+    reading = apply_mapping(first, first_mapping)
     m = reading.metrics
     assert (m.balance, m.today_cost, m.today_requests, m.expires_at) == (
         12.5,
@@ -173,24 +187,10 @@ def test_readme_examples_work() -> None:
         17,
         "2027-01-01T00:00:00Z",
     )
+    assert reading.warnings == []
 
-    second = {
-        "plan": {"ends": "2027-03-31T23:59:59+08:00"},
-        "quotas": [
-            {"kind": "daily", "limit": 5, "used": 1.2},
-            {"kind": "monthly", "limit": 100, "used": 37.5, "left": 62.5},
-        ],
-    }
-    reading = apply_mapping(
-        second,
-        {
-            "total_granted": "$.quotas[?(@.kind == 'monthly')].limit",
-            "total_used": "$.quotas[?(@.kind == 'monthly')].used",
-            "balance": "$.quotas[?(@.kind == 'monthly')].left",
-            "today_cost": "quotas.0.used",
-            "expires_at": "$.plan.ends",
-        },
-    )
+    reading = apply_mapping(second, second_mapping)
     m = reading.metrics
     assert (m.total_granted, m.total_used, m.balance, m.today_cost) == (100.0, 37.5, 62.5, 1.2)
     assert m.expires_at == "2027-03-31T15:59:59Z"
+    assert reading.warnings == []
