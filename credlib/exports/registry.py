@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from credlib.errors import CredlibError, ExitCode
 from credlib.model import API_TYPES, ApiType, Credential, Target
@@ -81,27 +81,26 @@ def _value(path: str) -> MergeRule:
     return MergeRule(tuple(path.split(".")), "value")
 
 
-_KILO_LEGACY = TargetType(
-    name="kilo-code",
-    delivery="file",
-    file_format="json",
-    template="kilo-code-legacy.json.j2",
-    supports=ALL_TYPES,
-    default_path="./kilo-code-settings.json",
-    description="Roo Code / Kilo Code 5.x settings import file (providerProfiles).",
-    merge=(_map("providerProfiles.apiConfigs"), _value("providerProfiles.currentApiConfigName")),
-    single=False,
-)
+def _file(
+    name: str,
+    fmt: FileFormat,
+    template: str,
+    default_path: str,
+    description: str,
+    *merge: MergeRule,
+    supports: frozenset[ApiType] = ALL_TYPES,
+    **extra: Any,
+) -> TargetType:
+    return TargetType(name, "file", fmt, template, supports, default_path, description, merge=merge, **extra)
 
-_CCR_DEEPLINK = TargetType(
-    name="claude-code-router",
-    delivery="deeplink",
-    file_format=None,
-    template="claude-code-router-deeplink.j2",
-    supports=ALL_TYPES,
-    default_path=None,
-    description="Claude Code Router 3.x ccr://provider deep link, one per credential.",
-)
+
+def _link(name: str, template: str, description: str, **extra: Any) -> TargetType:
+    return TargetType(name, "deeplink", None, template, ALL_TYPES, None, description, **extra)
+
+
+def _http(name: str, family: str, template: str, description: str, **extra: Any) -> TargetType:
+    return TargetType(name, "http", "json", template, ALL_TYPES, None, description, family=family, **extra)
+
 
 _CLIPROXY_MERGE = (
     _list("openai-compatibility", "name"),
@@ -110,127 +109,117 @@ _CLIPROXY_MERGE = (
     _list("codex-api-key", "api-key", "base-url"),
 )
 
-_CLIPROXY_API = TargetType(
-    name="cliproxyapi",
-    delivery="http",
-    file_format="json",
-    template="cliproxyapi-management.json.j2",
-    supports=ALL_TYPES,
-    default_path=None,
-    description="CLIProxyAPI management API (/v0/management): the provider lists, replaced per list.",
-    merge=_CLIPROXY_MERGE,
-    family="cliproxyapi",
-)
 
-
-def _channel_type(name: str, family: str, description: str) -> TargetType:
-    return TargetType(
-        name=name,
-        delivery="http",
-        file_format="json",
-        template="channels.json.j2",
-        supports=ALL_TYPES,
-        default_path=None,
-        description=description,
-        family=family,
-        requires_models=True,  # a channel without models routes nothing
-    )
+def _channel_type(name: str, description: str) -> TargetType:
+    # A channel without models routes nothing.
+    return _http(name, name, "channels.json.j2", description, requires_models=True)
 
 
 TARGET_TYPES: dict[str, TargetType] = {
     t.name: t
     for t in (
-        TargetType(
-            name="cherry-studio",
-            delivery="deeplink",
-            file_format=None,
-            template="cherry-studio.j2",
-            supports=ALL_TYPES,
-            default_path=None,
-            description="Cherry Studio cherrystudio://providers/api-keys deep link, one per credential.",
+        _link(
+            "cherry-studio",
+            "cherry-studio.j2",
+            "Cherry Studio cherrystudio://providers/api-keys deep link, one per credential.",
             forbidden_chars="'()",
         ),
-        TargetType(
-            name="cc-switch",
-            delivery="deeplink",
-            file_format=None,
-            template="cc-switch.j2",
-            supports=ALL_TYPES,
-            default_path=None,
-            description="CC Switch ccswitch://v1/import deep link, one per credential and app.",
+        _link(
+            "cc-switch",
+            "cc-switch.j2",
+            "CC Switch ccswitch://v1/import deep link, one per credential and app.",
         ),
-        TargetType(
-            name="kilo-code",
-            delivery="file",
-            file_format="json",
-            template="kilo-code.json.j2",
-            supports=ALL_TYPES,
-            default_path="./kilo-settings.json",
-            description="Kilo Code 7.x kilo-settings.json (Settings > About > Import); mode=legacy for 5.x.",
-            merge=(_map("provider"), _value("model")),
-            modes={"legacy": _KILO_LEGACY},
+        _file(
+            "kilo-code",
+            "json",
+            "kilo-code.json.j2",
+            "./kilo-settings.json",
+            "Kilo Code 7.x kilo-settings.json (Settings > About > Import); mode=legacy for 5.x.",
+            _map("provider"),
+            _value("model"),
             requires_models=True,
+            modes={
+                "legacy": _file(
+                    "kilo-code",
+                    "json",
+                    "kilo-code-legacy.json.j2",
+                    "./kilo-code-settings.json",
+                    "Roo Code / Kilo Code 5.x settings import file (providerProfiles).",
+                    _map("providerProfiles.apiConfigs"),
+                    _value("providerProfiles.currentApiConfigName"),
+                )
+            },
         ),
-        TargetType(
-            name="cliproxyapi",
-            delivery="file",
-            file_format="yaml",
-            template="cliproxyapi.yaml.j2",
-            supports=ALL_TYPES,
-            default_path="~/.cli-proxy-api/config.yaml",
-            description="CLIProxyAPI config.yaml provider lists; mode=api uses the management API instead.",
-            merge=_CLIPROXY_MERGE,
-            modes={"api": _CLIPROXY_API},
+        _file(
+            "cliproxyapi",
+            "yaml",
+            "cliproxyapi.yaml.j2",
+            "~/.cli-proxy-api/config.yaml",
+            "CLIProxyAPI config.yaml provider lists; mode=api uses the management API instead.",
+            *_CLIPROXY_MERGE,
+            modes={
+                "api": _http(
+                    "cliproxyapi",
+                    "cliproxyapi",
+                    "cliproxyapi-management.json.j2",
+                    "CLIProxyAPI management API (/v0/management): the provider lists, replaced per list.",
+                    merge=_CLIPROXY_MERGE,
+                )
+            },
         ),
-        TargetType(
-            name="claude-code-router",
-            delivery="file",
-            file_format="json",
-            template="claude-code-router.json.j2",
-            supports=ALL_TYPES,
-            default_path="~/.claude-code-router/config.json",
-            description="Claude Code Router 1.x/2.x config.json Providers (3.x migrates it); mode=deeplink.",
-            merge=(_list("Providers", "name"), _value("Router.default")),
-            modes={"deeplink": _CCR_DEEPLINK},
+        _file(
+            "claude-code-router",
+            "json",
+            "claude-code-router.json.j2",
+            "~/.claude-code-router/config.json",
+            "Claude Code Router 1.x/2.x config.json Providers (3.x migrates it); mode=deeplink.",
+            _list("Providers", "name"),
+            _value("Router.default"),
             requires_models=True,
+            modes={
+                "deeplink": _link(
+                    "claude-code-router",
+                    "claude-code-router-deeplink.j2",
+                    "Claude Code Router 3.x ccr://provider deep link, one per credential.",
+                )
+            },
         ),
-        _channel_type("new-api", "new-api", "New API channels, upserted by name through the admin API."),
-        _channel_type("one-api", "one-api", "one-api channels, upserted by name through the admin API."),
-        _channel_type("veloera", "veloera", "Veloera channels, upserted by name through the admin API."),
-        _channel_type("done-hub", "done-hub", "DoneHub / one-hub channels, upserted by name."),
-        TargetType(
-            name="claude-code",
-            delivery="file",
-            file_format="json",
-            template="claude-code.json.j2",
+        _channel_type("new-api", "New API channels, upserted by name through the admin API."),
+        _channel_type("one-api", "one-api channels, upserted by name through the admin API."),
+        _channel_type("veloera", "Veloera channels, upserted by name through the admin API."),
+        _channel_type("done-hub", "DoneHub / one-hub channels, upserted by name."),
+        _file(
+            "claude-code",
+            "json",
+            "claude-code.json.j2",
+            "~/.claude/settings.json",
+            "Claude Code settings.json env (ANTHROPIC_BASE_URL / token / model); one credential.",
+            _map("env"),
             supports=frozenset({"anthropic"}),
-            default_path="~/.claude/settings.json",
-            description="Claude Code settings.json env (ANTHROPIC_BASE_URL / token / model); one credential.",
-            merge=(_map("env"),),
             single=True,
         ),
-        TargetType(
-            name="codex",
-            delivery="file",
-            file_format="toml",
-            template="codex.toml.j2",
+        _file(
+            "codex",
+            "toml",
+            "codex.toml.j2",
+            "~/.codex/config.toml",
+            "Codex config.toml model_providers (Responses API only) + keys in $CODEX_HOME/.env.",
+            _map("model_providers"),
+            _value("model_provider"),
+            _value("model"),
             supports=frozenset({"openai", "openai-compatible"}),
-            default_path="~/.codex/config.toml",
-            description="Codex config.toml model_providers (Responses API only) + keys in $CODEX_HOME/.env.",
-            merge=(_map("model_providers"), _value("model_provider"), _value("model")),
             companions=(Companion("env", "codex.env.j2", "dotenv", "env_path", ".env", (_map(""),)),),
             requires_models=True,
             requires_responses=True,
         ),
-        TargetType(
-            name="gemini-cli",
-            delivery="file",
-            file_format="dotenv",
-            template="gemini-cli.env.j2",
+        _file(
+            "gemini-cli",
+            "dotenv",
+            "gemini-cli.env.j2",
+            "~/.gemini/.env",
+            "Gemini CLI ~/.gemini/.env (key, base URL, model) + settings.json auth type.",
+            _map(""),
             supports=frozenset({"google"}),
-            default_path="~/.gemini/.env",
-            description="Gemini CLI ~/.gemini/.env (key, base URL, model) + settings.json auth type.",
-            merge=(_map(""),),
             companions=(
                 Companion(
                     "settings",
@@ -243,37 +232,34 @@ TARGET_TYPES: dict[str, TargetType] = {
             ),
             single=True,
         ),
-        TargetType(
-            name="opencode",
-            delivery="file",
-            file_format="json",
-            template="opencode.json.j2",
-            supports=ALL_TYPES,
-            default_path="~/.config/opencode/opencode.json",
-            description="OpenCode opencode.json provider entries (also Kilo CLI's kilo.json).",
-            merge=(_value("$schema"), _map("provider"), _value("model")),
+        _file(
+            "opencode",
+            "json",
+            "opencode.json.j2",
+            "~/.config/opencode/opencode.json",
+            "OpenCode opencode.json provider entries (also Kilo CLI's kilo.json).",
+            _value("$schema"),
+            _map("provider"),
+            _value("model"),
             requires_models=True,
         ),
-        TargetType(
-            name="litellm",
-            delivery="file",
-            file_format="yaml",
-            template="litellm.yaml.j2",
-            supports=ALL_TYPES,
-            default_path="./litellm-config.yaml",
-            description="LiteLLM proxy config.yaml model_list deployments (one per credential and model).",
-            merge=(_list("model_list", "model_info.id"), _value("general_settings.master_key")),
+        _file(
+            "litellm",
+            "yaml",
+            "litellm.yaml.j2",
+            "./litellm-config.yaml",
+            "LiteLLM proxy config.yaml model_list deployments (one per credential and model).",
+            _list("model_list", "model_info.id"),
+            _value("general_settings.master_key"),
             requires_models=True,
         ),
-        TargetType(
-            name="dotenv",
-            delivery="file",
-            file_format="dotenv",
-            template="dotenv.env.j2",
-            supports=ALL_TYPES,
-            default_path="./.env",
-            description="A .env file: <ID>_API_KEY/_BASE_URL/_MODEL per credential; style=standard.",
-            merge=(_map(""),),
+        _file(
+            "dotenv",
+            "dotenv",
+            "dotenv.env.j2",
+            "./.env",
+            "A .env file: <ID>_API_KEY/_BASE_URL/_MODEL per credential; style=standard.",
+            _map(""),
         ),
     )
 }
