@@ -241,6 +241,15 @@ def _first_line(stderr: str) -> str:
     return ""
 
 
+def _yaml_error_detail(stderr: str) -> str:
+    """`` at line N (problem)`` from go-yaml's message; quoted snippets (a value) are left out."""
+    text = re.sub(r"`[^`]*`", "`…`", _first_line(stderr))
+    match = re.search(r"\bline (\d+): (.+)$", text)
+    if match is None:
+        return f" ({text})" if text else ""
+    return f" at line {match.group(1)} ({match.group(2)})"
+
+
 def raise_for(
     proc: subprocess.CompletedProcess[bytes], path: Path | None, action: str, *, content: bytes | None = None
 ) -> None:
@@ -288,7 +297,7 @@ def raise_for(
     if code == 100 or "non-existent file" in low:
         raise FileAccessError(f"{where} does not exist", hint="create it with `credlib init`")
     if code in (2,) or "error unmarshalling" in low:
-        raise SopsInputError(f"cannot {action} {where}: it is not valid YAML ({_first_line(stderr)})")
+        raise SopsInputError(f"cannot {action} {where}: it is not valid YAML{_yaml_error_detail(stderr)}")
     if code == 3 or "could not open in-place file" in low:
         raise FileAccessError(f"cannot write {where}: {_first_line(stderr)}")
     if code == 5:

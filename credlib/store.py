@@ -192,13 +192,17 @@ def _validated_transform(
 
     ``header``: a comment line the file must start with (the schema modeline), added when missing.
     """
-    from credlib.yamledit import dump_yaml, load_plain, load_roundtrip, to_plain
+    from credlib.yamledit import dump_yaml, line_locator, load_plain, load_roundtrip, to_plain
 
     def transform(text: str) -> str | None:
         doc = load_roundtrip(text)
         plain = to_plain(doc)  # a plain copy, taken before ``change`` touches ``doc``
         change(doc, plain)
-        validate_data(plain, file=str(target))
+        try:
+            validate_data(plain, file=str(target))
+        except ValidationError as exc:
+            # The decrypted text has the file's layout: its lines are the file's lines.
+            raise with_lines(exc, line_locator(text)) from None
         new_text = dump_yaml(doc)
         if header and "yaml-language-server:" not in text.split("\n", 1)[0]:
             new_text = header + "\n" + new_text
@@ -449,7 +453,7 @@ def _set_field(path: str | Path, name: str, field_path: list[str], value: object
         try:
             parsed = normalize_base_url(parsed, cred.api_type)
         except ValueError as exc:
-            raise ValidationError([_problem(target, cred, field, str(exc))]) from None
+            raise _located(ValidationError([_problem(target, cred, field, str(exc))]), target) from None
     idx = _index_in(raw, cred)
     after = _with_value(raw, ["credentials", idx, *field_path], parsed)
     try:

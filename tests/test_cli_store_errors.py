@@ -44,6 +44,13 @@ def unchanged() -> Iterator[list[Path]]:
         assert path.read_bytes() == data, f"{path} changed"
 
 
+def line_of(path: Path, needle: str, nth: int = 1) -> int:
+    """The 1-based number of the ``nth`` line of ``path`` that contains ``needle``."""
+    found = [i for i, text in enumerate(path.read_text().splitlines(), 1) if needle in text]
+    assert len(found) >= nth, (needle, path.read_text())
+    return found[nth - 1]
+
+
 def assert_clean_failure(res: CliResult, code: ExitCode, *fragments: str) -> None:
     assert res.code == int(code), res
     assert "Traceback" not in res.err and "Traceback" not in res.out
@@ -57,14 +64,15 @@ def test_invalid_yaml(encrypted_file: Any, unchanged: list[Path]) -> None:
     path.write_text(path.read_text().replace("credentials:\n", "credentials: [\n", 1))
     unchanged.append(path)
     res = run_credlib("-f", str(path), "ls")
-    assert_clean_failure(res, ExitCode.INVALID_FILE, str(path), "not valid YAML")
+    line = line_of(path, "credentials: [")
+    assert_clean_failure(res, ExitCode.INVALID_FILE, str(path), f"not valid YAML at line {line} (")
 
 
 def test_unknown_field(encrypted_file: Any, unchanged: list[Path]) -> None:
     path = encrypted_file(good_doc(colour="red"))
     unchanged.append(path)
     res = run_credlib("-f", str(path), "ls")
-    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "colour:" in t)
+    line = line_of(path, "colour:")
     assert_clean_failure(res, ExitCode.INVALID_FILE, f"{path}:{line}: credentials[0].colour: unknown field")
 
 
@@ -72,7 +80,10 @@ def test_wrong_type(encrypted_file: Any, unchanged: list[Path]) -> None:
     path = encrypted_file(good_doc(tags="work"))
     unchanged.append(path)
     res = run_credlib("-f", str(path), "ls")
-    assert_clean_failure(res, ExitCode.INVALID_FILE, "credentials[0].tags: must be a list, not a string")
+    line = line_of(path, "tags: work")
+    assert_clean_failure(
+        res, ExitCode.INVALID_FILE, f"{path}:{line}: credentials[0].tags: must be a list, not a string"
+    )
 
 
 def test_duplicate_name(encrypted_file: Any, unchanged: list[Path]) -> None:
@@ -81,21 +92,31 @@ def test_duplicate_name(encrypted_file: Any, unchanged: list[Path]) -> None:
     path = encrypted_file(doc)
     unchanged.append(path)
     res = run_credlib("-f", str(path), "ls")
-    assert_clean_failure(res, ExitCode.INVALID_FILE, "credentials[1].name: duplicate name 'RELAY'")
+    line = line_of(path, "name: RELAY")
+    assert_clean_failure(
+        res, ExitCode.INVALID_FILE, f"{path}:{line}: credentials[1].name: duplicate name 'RELAY'"
+    )
 
 
 def test_duplicate_id(encrypted_file: Any, unchanged: list[Path]) -> None:
     path = encrypted_file(good_doc(id="other"))
     unchanged.append(path)
     res = run_credlib("-f", str(path), "ls")
-    assert_clean_failure(res, ExitCode.INVALID_FILE, "credentials[1].id: duplicate id 'other'")
+    # credentials[1] has no `id` key (its id is derived from its name): the line is its item's.
+    line = line_of(path, "- name: Other")
+    assert_clean_failure(
+        res, ExitCode.INVALID_FILE, f"{path}:{line}: credentials[1].id: duplicate id 'other'"
+    )
 
 
 def test_invalid_url_in_file(encrypted_file: Any, unchanged: list[Path]) -> None:
     path = encrypted_file(good_doc(base_url="ftp://relay.example.com"))
     unchanged.append(path)
     res = run_credlib("-f", str(path), "ls")
-    assert_clean_failure(res, ExitCode.INVALID_FILE, "credentials[0].base_url:", "only http and https")
+    line = line_of(path, "base_url: ftp://")
+    assert_clean_failure(
+        res, ExitCode.INVALID_FILE, f"{path}:{line}: credentials[0].base_url:", "only http and https"
+    )
 
 
 def test_invalid_url_on_add(encrypted_file: Any, unchanged: list[Path]) -> None:
@@ -109,7 +130,10 @@ def test_empty_key(encrypted_file: Any, unchanged: list[Path]) -> None:
     path = encrypted_file(good_doc(api_key="  "))
     unchanged.append(path)
     res = run_credlib("-f", str(path), "ls")
-    assert_clean_failure(res, ExitCode.INVALID_FILE, "credentials[0].api_key: must not be empty")
+    line = line_of(path, "api_key:")
+    assert_clean_failure(
+        res, ExitCode.INVALID_FILE, f"{path}:{line}: credentials[0].api_key: must not be empty"
+    )
 
 
 def test_empty_key_on_add(encrypted_file: Any, unchanged: list[Path]) -> None:
@@ -124,7 +148,7 @@ def test_plaintext_where_encrypted_expected(tmp_path: Path, unchanged: list[Path
     path.write_text("version: 1\ncredentials: []\n")
     unchanged.append(path)
     res = run_credlib("-f", str(path), "ls")
-    assert_clean_failure(res, ExitCode.SOPS_FAILED, "is not encrypted with sops")
+    assert_clean_failure(res, ExitCode.SOPS_FAILED, f"{path} is not encrypted with sops")
 
 
 def test_encrypted_to_someone_else(
@@ -134,7 +158,12 @@ def test_encrypted_to_someone_else(
     unchanged.append(path)
     res = run_credlib("-f", str(path), "ls")
     assert_clean_failure(
-        res, ExitCode.SOPS_FAILED, "none of your age identities", other_identity.recipient, "sops looked in"
+        res,
+        ExitCode.SOPS_FAILED,
+        str(path),
+        "none of your age identities",
+        other_identity.recipient,
+        "sops looked in",
     )
 
 
@@ -197,7 +226,8 @@ def test_edit_into_invalid_yaml(encrypted_file: Any, tmp_path: Path, unchanged: 
     res = CliResult(proc.returncode, proc.stdout, proc.stderr)
     assert res.code == ExitCode.INVALID_FILE, res
     assert "Traceback" not in res.err
-    assert "did not validate" in res.err and "left unchanged" in res.err and "invalid YAML at line" in res.err
+    assert f"{path} was left unchanged" in res.err and "did not validate" in res.err
+    assert f"{path}: invalid YAML at line 3" in res.err  # after `credentials: [`, the stream ends
 
 
 def test_edit_into_schema_errors(encrypted_file: Any, tmp_path: Path, unchanged: list[Path]) -> None:
@@ -254,3 +284,24 @@ def test_store_still_loads_after_failures(encrypted_file: Any) -> None:
     path = encrypted_file(good_doc())
     run_credlib("-f", str(path), "set", "Relay", "base_url", "ftp://nope")
     assert store.load_config(path).credentials[0].base_url == "https://relay.example.com"
+
+
+def test_invalid_url_on_set(encrypted_file: Any, unchanged: list[Path]) -> None:
+    path = encrypted_file(good_doc())
+    unchanged.append(path)
+    res = run_credlib("-f", str(path), "set", "Relay", "base_url", "ftp://relay.example.com")
+    line = line_of(path, "base_url: https://relay.example.com")
+    assert_clean_failure(
+        res, ExitCode.INVALID_FILE, f"{path}:{line}: credentials[0].base_url:", "scheme 'ftp'"
+    )
+
+
+def test_duplicate_name_on_rename(encrypted_file: Any, unchanged: list[Path]) -> None:
+    # A rename that must pin the old id runs through `sops edit`; its validation error is located too.
+    path = encrypted_file(good_doc())
+    unchanged.append(path)
+    res = run_credlib("-f", str(path), "rename", "Other", "relay")
+    line = line_of(path, "name: Other")
+    assert_clean_failure(
+        res, ExitCode.INVALID_FILE, f"{path}:{line}: credentials[1].name: duplicate name 'relay'"
+    )
