@@ -65,8 +65,8 @@ class _Walk:
     lines: dict[str, int] = field(default_factory=dict)  # field path -> 1-based line
 
 
-def _to_plain(node: Any, path: str, walk: _Walk, line: int | None) -> Any:
-    """ruamel round-trip node -> what `sops decrypt --output-type json` would give, ENC values stubbed."""
+def _to_python(node: Any, path: str, walk: _Walk, line: int | None) -> Any:
+    """ruamel round-trip node -> plain containers and scalars (ENC values kept as strings)."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     if line is not None:
@@ -76,17 +76,15 @@ def _to_plain(node: Any, path: str, walk: _Walk, line: int | None) -> Any:
         for key, value in node.items():
             child = f"{path}.{key}" if path else str(key)
             key_line = node.lc.key(key)[0] + 1 if node.lc.data and key in node.lc.data else None
-            out[str(key)] = _to_plain(value, child, walk, key_line)
+            out[str(key)] = _to_python(value, child, walk, key_line)
         return out
     if isinstance(node, CommentedSeq):
         items: list[Any] = []
         for index, value in enumerate(node):
             item_line = node.lc.item(index)[0] + 1 if node.lc.data and index in node.lc.data else None
-            items.append(_to_plain(value, f"{path}[{index}]", walk, item_line))
+            items.append(_to_python(value, f"{path}[{index}]", walk, item_line))
         return items
     if isinstance(node, str):
-        if sopsmeta.is_encrypted_value(node):
-            return _placeholder(str(node))
         return str(node)
     if isinstance(node, bool):
         return bool(node)
@@ -99,55 +97,106 @@ def _to_plain(node: Any, path: str, walk: _Walk, line: int | None) -> Any:
     return node
 
 
+def _stub_encrypted(node: Any) -> Any:
+    """What `sops decrypt --output-type json` would give, with each ENC value replaced by a stand-in."""
+    if isinstance(node, dict):
+        return {k: _stub_encrypted(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_stub_encrypted(v) for v in node]
+    if isinstance(node, str) and sopsmeta.is_encrypted_value(node):
+        return _placeholder(node)
+    return node
+
+
 def _placeholder(enc: str) -> Any:
     kind = enc.rsplit("type:", 1)[-1].rstrip("]")
     return {"int": 0, "float": 0.0, "bool": False}.get(kind, ENCRYPTED_PLACEHOLDER)
 
 
-def _check_selected_values(
-    node: Any,
-    keys: list[str],
-    path: str,
-    selector: sopsmeta.Selector,
-    lines: dict[str, int],
-    out: list[Finding],
-    file: str,
-) -> None:
+@dataclass
+class _ValueWalk:
+    selector: sopsmeta.Selector
+    lines: dict[str, int]
+    marked: frozenset[str]  # paths whose head comment matches a comment selector
+    file: str
+    out: list[Finding] = field(default_factory=list)
+
+
+def _check_selected_values(node: Any, keys: list[str], path: str, walk: _ValueWalk, marked: bool) -> None:
+    marked = marked or path in walk.marked
     if isinstance(node, dict):
         for key, value in node.items():
             child = f"{path}.{key}" if path else str(key)
-            _check_selected_values(value, [*keys, str(key)], child, selector, lines, out, file)
+            _check_selected_values(value, [*keys, str(key)], child, walk, marked)
         return
     if isinstance(node, list):
         for index, value in enumerate(node):
-            _check_selected_values(value, keys, f"{path}[{index}]", selector, lines, out, file)
+            _check_selected_values(value, keys, f"{path}[{index}]", walk, marked)
         return
     if node is None or node == "":
         return
+    selector = walk.selector
     is_secret_field = bool(keys) and keys[-1] in sopsmeta.SECRET_FIELDS
-    selected = selector.decidable and selector.should_encrypt(keys)
+    if selector.kind == "encrypted_comment_regex":
+        selected = marked
+    elif selector.kind == "unencrypted_comment_regex":
+        selected = not marked
+    else:
+        selected = selector.decidable and selector.should_encrypt(keys)
     if not (is_secret_field or selected):
         return
+    line = walk.lines.get(path)
     if isinstance(node, str) and node.startswith("ENC["):
         if not sopsmeta.is_encrypted_value(node):
-            out.append(
-                Finding(file, "malformed-ciphertext", "ENC[...] value is malformed", lines.get(path), path)
+            walk.out.append(
+                Finding(walk.file, "malformed-ciphertext", "ENC[...] value is malformed", line, path)
             )
         return
     why = "a secret field" if is_secret_field else f"selected by the file's {selector.kind}"
-    out.append(Finding(file, "plaintext-secret", f"value is not encrypted ({why})", lines.get(path), path))
+    walk.out.append(Finding(walk.file, "plaintext-secret", f"value is not encrypted ({why})", line, path))
 
 
-def _sops_block_lines(root: Any) -> range:
+def _comment_marked(text_lines: list[str], lines: dict[str, int], regex: re.Pattern[str]) -> frozenset[str]:
+    """Paths sops' comment selector picks: a comment matching it among the comment lines since the previous
+    content line. sops matches the text after ``#`` as written, and encrypts the whole subtree below."""
+    marked: set[str] = set()
+    for path, number in lines.items():
+        index = number - 2
+        while index >= 0:
+            stripped = text_lines[index].strip()
+            if stripped and not stripped.startswith("#"):
+                break
+            if stripped and regex.search(stripped[1:]):
+                marked.add(path)
+                break
+            index -= 1
+    return frozenset(marked)
+
+
+def _sops_block_lines(root: dict[str, Any], lines: dict[str, int]) -> range:
     """Line numbers (1-based) of the top-level `sops:` block, skipped by the key-pattern scan."""
-    from ruamel.yaml.comments import CommentedMap
-
-    if not isinstance(root, CommentedMap) or "sops" not in root:
+    start = lines.get("sops")
+    if start is None:
         return range(0)
-    start = root.lc.key("sops")[0] + 1
-    later = [root.lc.key(k)[0] + 1 for k in root if k != "sops" and root.lc.key(k)[0] + 1 > start]
-    end = min(later) if later else 10**9
-    return range(start, end)
+    later = [lines[k] for k in root if k != "sops" and k in lines and lines[k] > start]
+    return range(start, min(later) if later else 10**9)
+
+
+def _load(text: str) -> tuple[Any, dict[str, int]]:
+    """The document as plain Python values (ENC values as strings) and each field path's line.
+
+    The fast line reader takes what sops writes; anything else goes through ruamel (same result, slower).
+    """
+    from credlib.gitops import blockyaml
+
+    try:
+        parsed = blockyaml.parse(text)
+    except blockyaml.Unsupported:
+        from ruamel.yaml import YAML
+
+        walk = _Walk()
+        return _to_python(YAML(typ="rt", pure=True).load(text), "", walk, None), walk.lines
+    return parsed.root, parsed.lines
 
 
 def _scan_text(text: str, file: str, skip: range, already: set[int]) -> list[Finding]:
@@ -227,7 +276,6 @@ def _check_schema(plain: dict[str, Any], file: str, lines: dict[str, int]) -> li
 
 def check_text(text: str, path: Path, *, display: str | None = None) -> FileResult:
     """Every finding for one credentials file's text; ``path`` locates `.sops.yaml`."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError
 
     file = display or str(path)
@@ -239,7 +287,7 @@ def check_text(text: str, path: Path, *, display: str | None = None) -> FileResu
         result.findings.extend(_scan_text(text, file, range(0), set()))
         return result
     try:
-        root = YAML(typ="rt", pure=True).load(text)
+        raw_tree, lines = _load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -250,20 +298,20 @@ def check_text(text: str, path: Path, *, display: str | None = None) -> FileResu
         result.findings.append(Finding(file, "yaml", f"invalid YAML: {type(exc).__name__}"))
         result.findings.extend(_scan_text(text, file, range(0), set()))
         return result
-    if not isinstance(root, dict):
+    if not isinstance(raw_tree, dict):
         result.findings.append(Finding(file, "yaml", "the file must be a YAML mapping"))
         result.findings.extend(_scan_text(text, file, range(0), set()))
         return result
 
-    walk = _Walk()
-    plain = _to_plain(root, "", walk, None)
-    meta_line = walk.lines.get("sops")
+    plain = _stub_encrypted(raw_tree)
+    meta_line = lines.get("sops")
     meta = plain.get("sops")
     result.findings.extend(_check_metadata(meta, file, meta_line))
     selector = sopsmeta.Selector.from_metadata(meta if isinstance(meta, dict) else {})
+    marked: frozenset[str] = frozenset()
     if selector.kind.endswith("regex"):
         try:
-            re.compile(selector.value)
+            regex = re.compile(selector.value)
         except re.error:
             result.findings.append(
                 Finding(
@@ -276,33 +324,22 @@ def check_text(text: str, path: Path, *, display: str | None = None) -> FileResu
             )
             # Still enforce credlib's own secret fields below.
             selector = sopsmeta.Selector("invalid", selector.value)
-    raw_tree = _raw_values(root)
-    value_findings: list[Finding] = []
-    _check_selected_values(
-        {k: v for k, v in raw_tree.items() if k != "sops"}, [], "", selector, walk.lines, value_findings, file
-    )
-    result.findings.extend(value_findings)
-    reported = {f.line for f in value_findings if f.line is not None}
-    result.findings.extend(_scan_text(text, file, _sops_block_lines(root), reported))
+        else:
+            if selector.kind.endswith("comment_regex"):
+                marked = _comment_marked(text.split("\n"), lines, regex)
+    value_walk = _ValueWalk(selector, lines, marked, file)
+    _check_selected_values({k: v for k, v in raw_tree.items() if k != "sops"}, [], "", value_walk, False)
+    result.findings.extend(value_walk.out)
+    reported = {f.line for f in value_walk.out if f.line is not None}
+    result.findings.extend(_scan_text(text, file, _sops_block_lines(raw_tree, lines), reported))
     if isinstance(meta, dict):
         result.findings.extend(_check_recipients(path, meta, file))
-    result.findings.extend(_check_schema(plain, file, walk.lines))
+    result.findings.extend(_check_schema(plain, file, lines))
     for index, cred in enumerate(plain.get("credentials") or []):
         if isinstance(cred, dict) and isinstance(cred.get("name"), str):
             cid = cred.get("id") if isinstance(cred.get("id"), str) else ""
-            result.names.append((cred["name"], str(cid), walk.lines.get(f"credentials[{index}].name")))
+            result.names.append((cred["name"], str(cid), lines.get(f"credentials[{index}].name")))
     return result
-
-
-def _raw_values(node: Any) -> Any:
-    """Plain containers with the original scalar text (ENC values kept as strings)."""
-    if isinstance(node, dict):
-        return {str(k): _raw_values(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_raw_values(v) for v in node]
-    if isinstance(node, str):
-        return str(node)
-    return node
 
 
 def check_file(path: Path, *, display: str | None = None) -> FileResult:

@@ -34,6 +34,11 @@ ENTROPY_THRESHOLD = 4.2
 _NEEDS_RANDOMNESS = frozenset({"anthropic-api-key", "openai-project-key", "relay-sk-key"})
 
 
+# Every rule above needs at least 20 consecutive characters of this alphabet: a line without such a run
+# cannot match, and most lines of a credentials file are like that (names, URLs, ciphertext stubs).
+_PREFILTER = re.compile(r"[A-Za-z0-9_+/=-]{20,}")
+
+
 @dataclass(frozen=True)
 class SecretMatch:
     rule: str
@@ -63,6 +68,8 @@ def _random_tail(match: str) -> bool:
 
 def find_secrets(text: str, *, entropy: bool = True) -> list[SecretMatch]:
     """Every span of ``text`` that looks like a key; overlapping spans are reported once."""
+    if not _PREFILTER.search(text):
+        return []
     found: list[SecretMatch] = []
     taken: list[tuple[int, int]] = []
 
