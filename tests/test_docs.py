@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import click
 import pytest
 
 from credlib.cli import COMMANDS, SHORT_HELP
@@ -37,5 +39,52 @@ def test_readme_documents_every_exit_code() -> None:
 def test_top_level_help_lists_every_command() -> None:
     res = run_credlib("--help")
     assert res.code == 0
+    listed = res.out.split("\nCommands:\n", 1)[1]
     for command in COMMANDS:
-        assert command in res.out
+        # Its own row of the Commands section, with its one-line help beside it.
+        first_words = " ".join(SHORT_HELP[command].split()[:3])
+        assert re.search(rf"^  {re.escape(command)} +{re.escape(first_words)}", listed, re.M), command
+
+
+def _all_commands() -> list[tuple[str, click.Command]]:
+    """Every command and subcommand as ("git setup", command), through the lazy registry."""
+    from credlib.cli import cli
+
+    ctx = click.Context(cli)
+    found: list[tuple[str, click.Command]] = []
+
+    def walk(name: str, command: click.Command) -> None:
+        found.append((name, command))
+        if isinstance(command, click.Group):
+            for sub in command.list_commands(ctx):
+                child = command.get_command(ctx, sub)
+                assert child is not None, f"{name} {sub}"
+                walk(f"{name} {sub}", child)
+
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert command is not None, name
+        walk(name, command)
+    return found
+
+
+def test_every_command_subcommand_and_option_has_help() -> None:
+    missing: list[str] = []
+    for name, command in _all_commands():
+        if not (command.help or command.short_help or "").strip():
+            missing.append(f"credlib {name}: no help text")
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.hidden and not (param.help or "").strip():
+                missing.append(f"credlib {name} {param.opts[0]}: no help text")
+    assert not missing, missing
+
+
+def test_every_subcommand_has_help_and_is_in_readme() -> None:
+    text = README.read_text(encoding="utf-8")
+    subcommands = [name for name, _ in _all_commands() if " " in name]
+    assert subcommands, "expected the git and recipients groups to have subcommands"
+    for name in subcommands:
+        res = run_credlib(*name.split(), "--help")
+        assert res.code == 0, (name, res)
+        assert f"Usage: credlib {name}" in res.out
+        assert f"credlib {name}" in text, f"README.md does not document `credlib {name}`"
