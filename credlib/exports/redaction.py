@@ -26,8 +26,8 @@ def redact_link(link: str) -> str:
 # Keys are almost always made of these characters; such a key is found by one pass over the text's
 # tokens instead of one search per key (a plan over a thousand keys would otherwise scan each diff
 # a thousand times).
-_TOKEN = re.compile(r"[A-Za-z0-9_\-.~+]+")
-_TOKEN_KEY = re.compile(r"[A-Za-z0-9_\-.~+]+=*")
+_KEY_CHAR_CLASS = r"[A-Za-z0-9_\-.~+]"
+_TOKEN_KEY = re.compile(_KEY_CHAR_CLASS + "+=*")
 
 
 def scrub_secrets(text: str, secrets: Iterable[str]) -> str:
@@ -45,25 +45,29 @@ def scrub_secrets(text: str, secrets: Iterable[str]) -> str:
         text = Scrubber(other)(text)
     if simple:
         lengths = sorted({len(s) for s in simple})
+        # Only runs at least as long as the shortest key can hold one: shorter tokens (most of a
+        # config) never reach the Python callback.
+        long_token = re.compile(_KEY_CHAR_CLASS + f"{{{lengths[0]},}}")
 
         def _swap(m: re.Match[str]) -> str:
             token = m.group(0)
             if token in simple:
                 return redact_key(token)
-            if len(token) <= lengths[0]:
+            if len(token) == lengths[0]:
                 return token
-            # A key glued to other key characters: look for it inside the token.
-            for size in lengths:
-                for start in range(len(token) - size + 1):
+            # A key glued to other key characters: the leftmost one (longest at that spot) first, so
+            # the untouched prefix can hold no key.
+            for start in range(len(token) - lengths[0] + 1):
+                for size in reversed(lengths):
                     piece = token[start : start + size]
-                    if piece in simple:
+                    if len(piece) == size and piece in simple:
                         return token[:start] + redact_key(piece) + _swap_rest(token[start + size :])
             return token
 
         def _swap_rest(rest: str) -> str:
-            return _TOKEN.sub(_swap, rest) if rest else rest
+            return long_token.sub(_swap, rest) if rest else rest
 
-        text = _TOKEN.sub(_swap, text)
+        text = long_token.sub(_swap, text)
     return text
 
 
