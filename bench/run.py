@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import platform
+import re
 import sys
 import time
 import traceback
@@ -73,14 +74,19 @@ def machine() -> str:
 
 
 def main(argv: list[str]) -> int:
+    """``bench/run.py [bench_store ...]``: all benchmarks, or only the named ones. Either way RESULTS.md
+    gets the sections that ran (the others are kept as they were, each with its own date line)."""
     only = set(argv)
     modules = sorted(p for p in HERE.glob("bench_*.py") if not only or p.stem in only)
-    header = machine()
-    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    sections: list[str] = []
+    unknown = only - {p.stem for p in modules}
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    sections: dict[str, str] = {}
     failed = 0
     for path in modules:
         print(f"== {path.stem}", flush=True)
+        header, started = machine(), time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
         rows, took = run_module(path)
         for row in rows:
             name = row.get("name") or row.get("bench") or path.stem
@@ -88,19 +94,35 @@ def main(argv: list[str]) -> int:
             details = ", ".join(f"{k}={v}" for k, v in row.items() if k not in ("name", "bench", "passed"))
             print(f"   {status} {name}: {details}", flush=True)
             failed += 0 if row.get("passed") else 1
-        sections.append(
-            f"## {path.stem}\n\n{(_load_doc(path))}\n\n{markdown_table(rows)}\n\n_({took:.1f} s)_\n"
+        sections[path.stem] = (
+            f"## {path.stem}\n\n{_load_doc(path)}\n\n_Run on {started}: {header}._\n\n"
+            f"{markdown_table(rows)}\n\n_({took:.1f} s)_\n"
         )
+    results = HERE / "RESULTS.md"
+    kept = _sections(results.read_text(encoding="utf-8")) if only and results.exists() else {}
     body = (
         "# Benchmark results\n\n"
-        f"Written by `make bench` (bench/run.py) on {started}: {header}.\n"
-        "Every ratio is measured against its baseline in the same run. Re-run `make bench` to refresh.\n\n"
-        + "\n".join(sections)
+        "Written by `make bench` (bench/run.py; `bench/run.py NAME` re-runs one section). Every ratio is\n"
+        "measured against its baseline in the same run, on the machine named in its section.\n\n"
+        + "\n".join(text for _, text in sorted({**kept, **sections}.items()))
     )
-    if not only:
-        (HERE / "RESULTS.md").write_text(body, encoding="utf-8")
-    print(f"{'all passed' if not failed else f'{failed} failed'}; results in {HERE / 'RESULTS.md'}")
+    results.write_text(body, encoding="utf-8")
+    print(f"{'all passed' if not failed else f'{failed} failed'}; results in {results}")
     return 1 if failed else 0
+
+
+def _sections(text: str) -> dict[str, str]:
+    """RESULTS.md's ``## bench_x`` sections by name. A section written before sections had their own
+    date line gets the file's old header date, so a kept section never looks newer than it is."""
+    parts = re.split(r"^(?=## bench_)", text, flags=re.M)
+    old = re.search(r"\(bench/run\.py\) on (.+?)\.\n", parts[0])
+    out: dict[str, str] = {}
+    for part in parts[1:]:
+        heading, rest = part.split("\n", 1)
+        if "_Run on " not in rest and old is not None:
+            rest = f"\n_Run on {old.group(1)}._\n" + rest
+        out[heading[3:].strip()] = f"{heading}\n{rest.rstrip()}\n"
+    return out
 
 
 def _load_doc(path: Path) -> str:
