@@ -13,7 +13,7 @@ import pytest
 from credlib.gitops.check import check_paths
 from credlib.gitops.patterns import find_secrets
 from tests.fixtures.env import AgeIdentity, fake_key, sops_binary, write_sops_config
-from tests.fixtures.git import run_credlib, sample_data
+from tests.fixtures.git import encrypt_into, run_credlib, sample_data
 
 
 def _file(encrypted_file: Callable[..., Path], n: int = 3) -> Path:
@@ -140,31 +140,6 @@ def test_no_matching_rule(encrypted_file: Callable[..., Path]) -> None:
     renamed = path.with_name("elsewhere.yaml")
     path.rename(renamed)
     assert any(r == "recipients" for _, r in _rules(renamed))
-
-
-def encrypt_into(project: Path, rel: str, data: dict[str, object]) -> Path:
-    """Encrypt ``data`` to ``project/rel`` with the project's own .sops.yaml rules."""
-    out = subprocess.run(
-        [
-            sops_binary(),
-            "encrypt",
-            "--filename-override",
-            rel,
-            "--input-type",
-            "json",
-            "--output-type",
-            "yaml",
-            "/dev/stdin",
-        ],
-        input=json.dumps(data).encode(),
-        capture_output=True,
-        cwd=project,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr.decode()
-    (project / rel).parent.mkdir(parents=True, exist_ok=True)
-    (project / rel).write_bytes(out.stdout)
-    return project / rel
 
 
 def test_credentials_d_names_unique_across_files(tmp_path: Path, age_identity: AgeIdentity) -> None:

@@ -114,7 +114,7 @@ def test_credentials_directory_layout(
     tmp_path: Path, age_identity: AgeIdentity, other_identity: AgeIdentity
 ) -> None:
     from tests.fixtures.env import write_sops_config
-    from tests.test_check import encrypt_into
+    from tests.fixtures.git import encrypt_into
 
     project = tmp_path / "team"
     (project / "credentials.d").mkdir(parents=True)
