@@ -241,3 +241,16 @@ def test_plan_lines_are_written_at_once_and_coloured_only_when_asked(
     assert click.style("      - x", fg="red") in out and "\x1b" not in out.split("\n")[0]
     echo_lines([])
     assert capsys.readouterr().out == ""
+
+
+def test_heading_of_an_unknown_type_does_not_call_it_a_deep_link(project: Project) -> None:
+    from credlib.reconcile.report import plan_text
+
+    project.add("Alpha")
+    project.targets.append({"name": "bad", "type": "codexx"})
+    project.targets.append({"name": "links", "type": "cherry-studio"})
+    result = project.run(offline=True)
+    text = "\n".join(plan_text(result.plan, 1))
+    assert '# codexx "bad" (no path or url) cannot be planned' in text
+    assert "unknown target type 'codexx'" in text
+    assert '# cherry-studio "links" (deep link) will be created' in text

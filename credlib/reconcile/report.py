@@ -26,7 +26,13 @@ def where(outcome: TargetOutcome) -> str:
         return t.path
     if t.url:
         return t.url
-    return "deep link"
+    from credlib.errors import CredlibError
+    from credlib.exports.registry import resolve_type
+
+    try:
+        return "deep link" if resolve_type(t).delivery == "deeplink" else "no path or url"
+    except CredlibError:  # unknown type or mode: its own error says so
+        return "no path or url"
 
 
 def verification_line(obs: Observations, total: int) -> str:
