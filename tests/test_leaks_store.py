@@ -72,8 +72,19 @@ def test_keys_never_leak(tmp_path: Path, argv_log: list[list[str]], monkeypatch:
         ],
     )
     run(*f, "rm", "Three")
+    # Failures print messages built from the file: they must not carry a key either.
+    rejected = fake_key()
+    failures = [
+        run_credlib(*f, "add", "--name", "one", "--base-url", "x.example", input=rejected + "\n", cwd=proj),
+        run_credlib(*f, "set", "One", "base_url", "ftp://one.example.com", cwd=proj),
+        run_credlib(*f, "rename", "Deux", "ONE", cwd=proj),
+        run_credlib(*f, "set", "One", "api_key", rejected, cwd=proj),
+    ]
+    for res in failures:
+        assert res.code not in (0, 70), res  # refused with a documented code, not a crash
+        outputs.append(res.out + res.err)
 
-    secrets = [*keys, bearer]
+    secrets = [*keys, bearer, rejected]
     # 1. argv of every subprocess (sops included).
     assert argv_log, "expected sops to have been run"
     for argv in argv_log:
