@@ -20,10 +20,10 @@ from tests.fixtures.git import CREDLIB, sample_data
 CI = Path(__file__).resolve().parents[1] / "examples" / "ci"
 
 
-def _load(name: str) -> dict[str, Any]:
+def _load(name: str) -> dict[Any, Any]:
     from ruamel.yaml import YAML
 
-    data: dict[str, Any] = YAML(typ="safe").load((CI / name).read_text())
+    data: dict[Any, Any] = YAML(typ="safe").load((CI / name).read_text())
     return data
 
 
