@@ -75,7 +75,8 @@ def test_the_parser_check_can_fail() -> None:
 def test_github_schedule_job_gets_the_key_from_secrets() -> None:
     data = _load("github-actions.yml")
     assert data["jobs"]["watch"]["env"]["SOPS_AGE_KEY"] == "${{ secrets.SOPS_AGE_KEY }}"
-    assert "schedule" in (data.get("on") or data.get(True))  # YAML 1.1 reads `on:` as True
+    triggers = data.get("on", data.get(True))  # a YAML 1.1 reader (like GitHub's) sees `on:` as True
+    assert isinstance(triggers, dict) and "schedule" in triggers
     assert "SOPS_AGE_KEY" not in data["jobs"]["check"].get("env", {})
 
 
