@@ -199,15 +199,22 @@ def _load(text: str) -> tuple[Any, dict[str, int]]:
     return parsed.root, parsed.lines
 
 
-def _scan_text(text: str, file: str, skip: range, already: set[int]) -> list[Finding]:
+def _scan_text(
+    text: str, file: str, skip: range, already: set[int], paths: dict[int, str] | None = None
+) -> list[Finding]:
+    """Key-like text anywhere (values, comments, invalid YAML); ``paths`` names the field on a line."""
     out: list[Finding] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         if number in skip or number in already:
             continue
         line = sopsmeta.ENC_ANYWHERE_RE.sub("ENC[]", raw)
         for match in find_secrets(line):
-            where = "comment" if "#" in line[: match.start] else "plaintext value"
-            out.append(Finding(file, "key-like-text", f"{where} looks like a key ({match.rule})", number))
+            in_comment = "#" in line[: match.start]
+            where = "comment" if in_comment else "plaintext value"
+            field_path = "" if in_comment or paths is None else paths.get(number, "")
+            out.append(
+                Finding(file, "key-like-text", f"{where} looks like a key ({match.rule})", number, field_path)
+            )
     return out
 
 
@@ -331,7 +338,12 @@ def check_text(text: str, path: Path, *, display: str | None = None) -> FileResu
     _check_selected_values({k: v for k, v in raw_tree.items() if k != "sops"}, [], "", value_walk, False)
     result.findings.extend(value_walk.out)
     reported = {f.line for f in value_walk.out if f.line is not None}
-    result.findings.extend(_scan_text(text, file, _sops_block_lines(raw_tree, lines), reported))
+    # The most specific field on each line (a "- name: x" line holds both the item and its first key).
+    paths: dict[int, str] = {}
+    for field_path, number in lines.items():
+        if len(field_path) > len(paths.get(number, "")):
+            paths[number] = field_path
+    result.findings.extend(_scan_text(text, file, _sops_block_lines(raw_tree, lines), reported, paths))
     if isinstance(meta, dict):
         result.findings.extend(_check_recipients(path, meta, file))
     result.findings.extend(_check_schema(plain, file, lines))
