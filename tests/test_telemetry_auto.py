@@ -145,18 +145,14 @@ def test_disabled_makes_no_request(site: TelemetrySite) -> None:
 
 def test_auto_stops_at_an_unreachable_site() -> None:
     # Every method asks the same origin: when it gives no HTTP answer, trying the next one only waits again.
-    import socket
-
     from credlib.model import Credential, TelemetryConfig
     from tests.fixtures.env import fake_key
+    from tests.fixtures.telemetry import dead_url
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     cred = Credential(
         name="Gone",
         id="gone",
-        base_url=f"http://127.0.0.1:{port}",
+        base_url=dead_url(),
         api_key=fake_key(),
         telemetry=TelemetryConfig(),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +12,7 @@ from credlib.model import Credential, TelemetryConfig
 from credlib.redact import redact_key
 from credlib.relay.wire import RelayRequest, RelayResponse
 from tests.fixtures.env import fake_key
-from tests.fixtures.telemetry import TelemetrySite, read, read_many
+from tests.fixtures.telemetry import TelemetrySite, dead_url, read, read_many
 
 GOOD = {"balance": 5, "usage": {"today": {"requests": 1, "actual_cost": 0.5}}}
 
@@ -92,13 +91,10 @@ def test_ten_megabyte_body_is_an_error(site: TelemetrySite) -> None:
 
 
 def test_unreachable_site_is_an_error() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     cred = Credential(
         name="Gone",
         id="gone",
-        base_url=f"http://127.0.0.1:{port}",
+        base_url=dead_url(),
         api_key=fake_key(),
         telemetry=TelemetryConfig(method="newapi"),
     )
@@ -134,13 +130,10 @@ def test_bearer_and_key_are_redacted_from_errors(site: TelemetrySite) -> None:
 
 def test_transport_errors_of_one_credential_do_not_stop_the_others(site: TelemetrySite) -> None:
     site.json("/v1/usage", GOOD)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     gone = Credential(
         name="Gone",
         id="gone",
-        base_url=f"http://127.0.0.1:{port}",
+        base_url=dead_url(),
         api_key=fake_key(),
         telemetry=TelemetryConfig(method="sub2api"),
     )

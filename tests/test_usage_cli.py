@@ -257,3 +257,21 @@ def test_bad_custom_telemetry_is_rejected_at_load(
     assert field in err and fragment in err and str(path.name) in err
     assert "Traceback" not in err
     assert site.relay.log == []  # rejected before any request
+
+
+def test_status_shows_the_last_usage_refresh_without_a_request(
+    project: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = cli(capsys, "-f", str(project["path"]), "usage", "--json")
+    assert code == 0
+    refreshed = {r["name"]: r["refreshed_at"] for r in json.loads(out)["results"]}
+    project["site"].relay.clear_log()
+    code, out, err = cli(capsys, "-f", str(project["path"]), "status", "--json")
+    assert code == 0, err
+    assert project["site"].relay.log == []  # status reads state only
+    by_name = {r["name"]: r for r in json.loads(out)["results"]}
+    company = by_name["Company Relay"]
+    assert company["balance"] == 7.5 and company["health"] == "warning"
+    assert company["refreshed_at"] == refreshed["Company Relay"]
+    assert by_name["Revoked"]["health"] == "error"
+    assert_no_key(project["keys"], out, err)
