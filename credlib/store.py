@@ -186,23 +186,29 @@ def _single_file(path: str | Path, name: str | None = None) -> tuple[Path, dict[
 
 
 def _validated_transform(
-    target: Path, change: Callable[[Any, dict[str, Any]], None], *, header: str = ""
+    target: Path,
+    change: Callable[[Any, dict[str, Any]], None],
+    *,
+    header: str = "",
+    keeps_indexes: bool = True,
 ) -> Callable[[str], str | None]:
     """A sops-edit transform: apply ``change`` to the round-trip doc and the plain data, validate both.
 
     ``header``: a comment line the file must start with (the schema modeline), added when missing.
+    ``keeps_indexes``: False when ``change`` shifts credentials (a removal): then problems with a
+    credential get no line, since the file's line for that index is another credential's.
     """
-    from credlib.yamledit import dump_yaml, line_locator, load_plain, load_roundtrip, to_plain
+    from credlib.yamledit import dump_yaml, load_plain, load_roundtrip, to_plain
 
     def transform(text: str) -> str | None:
         doc = load_roundtrip(text)
         plain = to_plain(doc)  # a plain copy, taken before ``change`` touches ``doc``
+        before = len(plain.get("credentials") or []) if keeps_indexes and isinstance(plain, dict) else 0
         change(doc, plain)
         try:
             validate_data(plain, file=str(target))
         except ValidationError as exc:
-            # The decrypted text has the file's layout: its lines are the file's lines.
-            raise with_lines(exc, line_locator(text)) from None
+            raise with_lines(exc, _file_lines(text, before)) from None
         new_text = dump_yaml(doc)
         if header and "yaml-language-server:" not in text.split("\n", 1)[0]:
             new_text = header + "\n" + new_text
@@ -211,6 +217,21 @@ def _validated_transform(
         return new_text
 
     return transform
+
+
+def _file_lines(text: str, existing: int) -> Callable[[str], int | None]:
+    """Lines in the file for a problem found in an edited document. The decrypted text has the file's
+    layout, so its lines are the file's; a credential the edit appends (index ``existing`` or more)
+    is not in the file yet and gets no line. Callers keep existing indexes (append, change in place)."""
+    from credlib.yamledit import line_locator
+
+    locate = line_locator(text)
+
+    def line_of(path: str) -> int | None:
+        match = re.match(r"credentials\[(\d+)\]", path)
+        return None if match and int(match.group(1)) >= existing else locate(path)
+
+    return line_of
 
 
 def _ordered_credential(item: dict[str, Any]) -> Any:
@@ -298,7 +319,7 @@ def remove_credential(path: str | Path, name: str) -> Credential:
         del doc["credentials"][idx]
         del plain["credentials"][idx]
 
-    sops.edit_with(target, _validated_transform(target, change))
+    sops.edit_with(target, _validated_transform(target, change, keeps_indexes=False))
     return cred
 
 
