@@ -102,6 +102,8 @@ def test_check_on_a_sops_file_never_needs_ruamels_loader(
         "a:\n  - x\n  y: 1\n",
         "a: |+\n  keep\n\n",
         "a:\n  - - nested\n",
+        "a: 'x'#c\n",  # a comment needs a space before it: ruamel refuses this
+        'a: "\\e"\n',  # an escape the reader does not know
     ],
 )
 def test_outside_the_subset_it_steps_aside(text: str) -> None:
@@ -121,6 +123,7 @@ def test_outside_the_subset_it_steps_aside(text: str) -> None:
         "a: []\nb: {}\n'quoted key': 1\n\"dq\": 2\n",
         "a:\n  -\n    b: 1\n  - c\n",
         "url: https://x.example.com/v1#frag\nnote: a#b\n",
+        'a: \'x\' # c\nb: "\\u00e9\\x41\\"" # c\n',
     ],
 )
 def test_inside_the_subset_it_agrees_with_ruamel(text: str) -> None:

@@ -30,8 +30,8 @@ class Parsed:
 
 _PLAIN_KEY = re.compile(r"([^\s:#'\"\[\]{},&*!|>%@`?-][^:#]*?|-[^\s:#][^:#]*?)\s*:(?:[ ]+|$)")
 _QUOTED_KEY = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"\\]|\\.)*\")\s*:(?:[ ]+|$)")
-_SINGLE = re.compile(r"'((?:[^']|'')*)'[ ]*(?:#.*)?$")
-_DOUBLE = re.compile(r"\"((?:[^\"\\]|\\.)*)\"[ ]*(?:#.*)?$")
+_SINGLE = re.compile(r"'((?:[^']|'')*)'(?:[ ]+#.*)?[ ]*$")
+_DOUBLE = re.compile(r"\"((?:[^\"\\]|\\.)*)\"(?:[ ]+#.*)?[ ]*$")
 _TRAILING_COMMENT = re.compile(r"[ ]+#.*$")
 _INT = re.compile(r"-?(?:0|[1-9][0-9]*)$")
 _FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+$")
