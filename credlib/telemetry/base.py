@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from credlib.telemetry.request import MethodContext
 
 Health = Literal["healthy", "warning", "error", "unknown"]
-Outcome = Literal["success", "unsupported", "empty", "error", "skipped"]
+Outcome = Literal["success", "unsupported", "empty", "error"]
 
 MONEY_METRICS = ("balance", "today_cost", "total_used", "total_granted", "total_available")
 COUNT_METRICS = (
