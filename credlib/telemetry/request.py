@@ -12,34 +12,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from credlib.model import Credential
+from credlib.probes.http import EngineLike, ResponseLike  # the engine as every caller types it
 from credlib.telemetry.base import Attempt, MethodFailure, Outcome
 from credlib.telemetry.sanitize import redact_endpoint, scrub_text
-
-
-class ResponseLike(Protocol):
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    truncated: bool
-    incomplete: bool
-
-
-class EngineLike(Protocol):
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str] | None = ...,
-        params: Mapping[str, str] | None = ...,
-        retry: bool = ...,
-    ) -> Any: ...
 
 
 @dataclass

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from credlib.model import Credential
+from credlib.probes.http import EngineLike
 from credlib.redact import Scrubber
 from credlib.telemetry.base import Health, MethodFailure, Reading, TelemetryMethod, TelemetryResult, iso_utc
 from credlib.telemetry.convert import ShapeError
@@ -24,7 +25,7 @@ from credlib.telemetry.custom import CustomMethod
 from credlib.telemetry.health import Thresholds, assess
 from credlib.telemetry.newapi import NewApiMethod
 from credlib.telemetry.openai_billing import OpenAIBillingMethod
-from credlib.telemetry.request import EngineLike, MethodContext, RunCache
+from credlib.telemetry.request import MethodContext, RunCache
 from credlib.telemetry.sanitize import scrub_text
 from credlib.telemetry.sub2api import Sub2ApiMethod
 
