@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.fixtures.telemetry import TelemetrySite, read
+from tests.fixtures.telemetry import TelemetrySite, dead_cred, read
 
 NEWAPI_USAGE = {
     "code": True,
@@ -145,18 +145,7 @@ def test_disabled_makes_no_request(site: TelemetrySite) -> None:
 
 def test_auto_stops_at_an_unreachable_site() -> None:
     # Every method asks the same origin: when it gives no HTTP answer, trying the next one only waits again.
-    from credlib.model import Credential, TelemetryConfig
-    from tests.fixtures.env import fake_key
-    from tests.fixtures.telemetry import dead_url
-
-    cred = Credential(
-        name="Gone",
-        id="gone",
-        base_url=dead_url(),
-        api_key=fake_key(),
-        telemetry=TelemetryConfig(),
-    )
-    res = read(cred)
+    res = read(dead_cred())
     assert res.health == "error" and (res.error or "").startswith("newapi: unreachable: ")
     assert [(a.method, a.outcome, a.status) for a in res.attempts] == [("newapi", "error", None)]
 

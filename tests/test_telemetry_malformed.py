@@ -12,7 +12,7 @@ from credlib.model import Credential, TelemetryConfig
 from credlib.redact import redact_key
 from credlib.relay.wire import RelayRequest, RelayResponse
 from tests.fixtures.env import fake_key
-from tests.fixtures.telemetry import TelemetrySite, dead_url, read, read_many
+from tests.fixtures.telemetry import TelemetrySite, dead_cred, read, read_many
 
 GOOD = {"balance": 5, "usage": {"today": {"requests": 1, "actual_cost": 0.5}}}
 
@@ -91,13 +91,7 @@ def test_ten_megabyte_body_is_an_error(site: TelemetrySite) -> None:
 
 
 def test_unreachable_site_is_an_error() -> None:
-    cred = Credential(
-        name="Gone",
-        id="gone",
-        base_url=dead_url(),
-        api_key=fake_key(),
-        telemetry=TelemetryConfig(method="newapi"),
-    )
+    cred = dead_cred("newapi")
     res = read(cred)
     assert res.health == "error" and "unreachable" in (res.error or "")
     assert res.attempts[0].outcome == "error" and res.attempts[0].status is None
@@ -130,13 +124,7 @@ def test_bearer_and_key_are_redacted_from_errors(site: TelemetrySite) -> None:
 
 def test_transport_errors_of_one_credential_do_not_stop_the_others(site: TelemetrySite) -> None:
     site.json("/v1/usage", GOOD)
-    gone = Credential(
-        name="Gone",
-        id="gone",
-        base_url=dead_url(),
-        api_key=fake_key(),
-        telemetry=TelemetryConfig(method="sub2api"),
-    )
+    gone = dead_cred("sub2api")
     results = read_many([gone, site.cred("sub2api")])
     assert [r.health for r in results] == ["error", "healthy"]
 
