@@ -272,3 +272,38 @@ def test_credentials_added_and_removed_on_both_sides(git_project: Callable[..., 
     text = (bob / "credentials.yaml").read_text()
     assert alice_key not in text and bob_key not in text
     assert run_credlib(bob, "check").returncode == 0
+
+
+def test_conflict_report_masks_keys_outside_secret_fields(
+    encrypted_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A key pasted into notes (or any field) and changed on both sides never reaches the report."""
+    from credlib.gitops.merge import merge_files, render_report
+
+    keys = _keys()
+    keys["Relay 2"] = "opensesame-teamkey"  # no key pattern matches it: only knowing it masks it
+    base = encrypted_file(sample_data(keys), directory=tmp_path / "base")
+    pasted_ours, pasted_theirs = fake_key(), fake_key("sk-ant-api03-")
+    ours_data, theirs_data = sample_data(keys), sample_data(keys)
+    ours_data["credentials"][0]["notes"] = pasted_ours
+    theirs_data["credentials"][0]["notes"] = f"old key {pasted_theirs}"
+    ours_data["credentials"][2]["notes"] = "shared as opensesame-teamkey"
+    theirs_data["credentials"][2]["notes"] = "rotated"
+    ours_data["credentials"][1]["api_key"] = fake_key()
+    theirs_data["credentials"][1]["api_key"] = fake_key()
+    ours = encrypted_file(ours_data, directory=tmp_path / "ours")
+    theirs = encrypted_file(theirs_data, directory=tmp_path / "theirs")
+    outcome = merge_files(base, ours, theirs, "credentials.yaml")
+    report = render_report(outcome, "credentials.yaml")
+    assert "credentials[relay-0].notes: changed on both sides" in report
+    assert "credentials[relay-1].api_key: changed on both sides" in report
+    assert "credentials[relay-2].notes: changed on both sides" in report
+    secrets = [
+        pasted_ours,
+        pasted_theirs,
+        *keys.values(),
+        ours_data["credentials"][1]["api_key"],
+        theirs_data["credentials"][1]["api_key"],
+    ]
+    for secret in secrets:
+        assert secret not in report

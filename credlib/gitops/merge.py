@@ -33,6 +33,8 @@ class MergeOutcome:
     problems: list[str] = field(default_factory=list)  # validation problems of the merged tree
     notes: list[str] = field(default_factory=list)  # things the user must still do (recipients)
     wrote: bool = False
+    # Every secret-field value of the three sides: scrubbed from the report whatever field it shows up in.
+    secrets: set[str] = field(default_factory=set, repr=False)
 
     @property
     def clean(self) -> bool:
@@ -205,6 +207,8 @@ def merge_files(base: Path, ours: Path, theirs: Path, display: str | None = None
     base_data, ours_data, theirs_data = _decrypt(base_side), _decrypt(ours_side), _decrypt(theirs_side)
 
     outcome = MergeOutcome()
+    for data in (base_data, ours_data, theirs_data):
+        _collect_secrets(data, outcome.secrets)
     result = merge_documents(base_data, ours_data, theirs_data)
     outcome.conflicts = result.conflicts
     if not result.conflicts:
@@ -240,7 +244,28 @@ def merge_files(base: Path, ours: Path, theirs: Path, display: str | None = None
     return outcome
 
 
+def _collect_secrets(node: Any, out: set[str]) -> None:
+    from credlib.gitops.sopsmeta import SECRET_FIELDS
+
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in SECRET_FIELDS and isinstance(value, str):
+                out.add(value)
+            else:
+                _collect_secrets(value, out)
+    elif isinstance(node, list):
+        for item in node:
+            _collect_secrets(item, out)
+
+
 def render_report(outcome: MergeOutcome, display: str) -> str:
+    """The per-field conflict report; no key of any side appears in it, not even in a notes field."""
+    from credlib.redact import Scrubber
+
+    return Scrubber(outcome.secrets)(_report_text(outcome, display))
+
+
+def _report_text(outcome: MergeOutcome, display: str) -> str:
     lines: list[str] = []
     if outcome.conflicts:
         lines.append(

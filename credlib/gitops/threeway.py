@@ -56,7 +56,10 @@ def _display(value: Any, secret: bool) -> str:
         return "{…}"
     if isinstance(value, list):
         return "[…]"
-    text = repr(value)
+    from credlib.gitops.patterns import mask_secrets
+
+    # A key pasted into notes or any other field is masked before truncation could cut it in half.
+    text = mask_secrets(repr(value))
     return text if len(text) <= 60 else text[:57] + "…"
 
 
