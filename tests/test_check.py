@@ -328,3 +328,17 @@ def test_broken_selector_regex_is_a_finding(encrypted_file: Callable[..., Path])
     )
     rules = {r for _, r in _rules(path)}
     assert "sops-metadata" in rules
+
+
+def test_key_pasted_into_the_sops_block_is_found(
+    encrypted_file: Callable[..., Path], other_identity: AgeIdentity
+) -> None:
+    path = _file(encrypted_file)
+    lines = path.read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith("    lastmodified:"))
+    lines.insert(index, f"    # {other_identity.secret}")
+    path.write_text("\n".join(lines) + "\n")
+    [result] = check_paths([path])
+    assert [(f.line, f.rule) for f in result.findings] == [(index + 1, "key-like-text")]
+    assert "age-secret-key" in result.findings[0].message
+    assert other_identity.secret not in result.findings[0].render()

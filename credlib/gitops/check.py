@@ -205,10 +205,11 @@ def _scan_text(
     """Key-like text anywhere (values, comments, invalid YAML); ``paths`` names the field on a line."""
     out: list[Finding] = []
     for number, raw in enumerate(text.splitlines(), start=1):
-        if number in skip or number in already:
+        if number in already:
             continue
         line = sopsmeta.ENC_ANYWHERE_RE.sub("ENC[]", raw)
-        for match in find_secrets(line):
+        # The sops block is base64 armour: too random for the entropy rule, but a pasted key is still one.
+        for match in find_secrets(line, entropy=number not in skip):
             in_comment = "#" in line[: match.start]
             where = "comment" if in_comment else "plaintext value"
             field_path = "" if in_comment or paths is None else paths.get(number, "")
