@@ -4,7 +4,6 @@ in state; failing keys left out of exports (and said so); offline reuse of the l
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,18 +11,6 @@ import pytest
 from credlib.relay import Relay
 from credlib.state import State
 from tests.fixtures.reconcile import Project
-
-
-@pytest.fixture
-def relay() -> Iterator[Relay]:
-    with Relay(name="reconcile") as r:
-        yield r
-
-
-def overrides(project: Project, relay: Relay) -> dict[str, str]:
-    from credlib.urls import origin_of
-
-    return {origin_of(c["base_url"]): relay.url for c in project.credentials}
 
 
 @pytest.fixture
@@ -36,7 +23,7 @@ def online(project: Project, relay: Relay) -> tuple[Project, Relay, dict[str, st
     relay.add_key(bad, models=["gpt-4o-mini"], flavor="newapi", disabled=True)
     project.target("env", "dotenv", "out/.env")
     project.target("keep-all", "dotenv", "out/all.env", include_failing=True)
-    return project, relay, overrides(project, relay)
+    return project, relay, project.origins_to(relay.url)
 
 
 def test_failing_key_is_left_out_and_the_plan_says_so(online: tuple[Project, Relay, dict[str, str]]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,18 +13,6 @@ from credlib.reconcile.report import plan_json, plan_text
 from credlib.relay import Relay
 from credlib.state import State
 from tests.fixtures.reconcile import Project
-
-
-@pytest.fixture
-def relay() -> Iterator[Relay]:
-    with Relay(name="codex") as r:
-        yield r
-
-
-def overrides(project: Project, relay: Relay) -> dict[str, str]:
-    from credlib.urls import origin_of
-
-    return {origin_of(c["base_url"]): relay.url for c in project.credentials}
 
 
 @pytest.fixture
@@ -55,7 +42,7 @@ def responses_requests(relay: Relay) -> list[str]:
 def test_online_apply_leaves_out_an_endpoint_without_the_responses_api(
     project: Project, relay: Relay, keys: dict[str, str]
 ) -> None:
-    result = project.run(apply=True, origin_overrides=overrides(project, relay))
+    result = project.run(apply=True, origin_overrides=project.origins_to(relay.url))
     assert providers(project, "out/codex/config.toml") == {"full-relay", "official"}
     assert providers(project, "out/codex2/config.toml") == {"full-relay", "official"}
     env = (project.root / "out/codex/.env").read_text()
@@ -87,7 +74,7 @@ def test_online_apply_leaves_out_an_endpoint_without_the_responses_api(
 
 
 def test_offline_reuses_the_recorded_answer(project: Project, relay: Relay, keys: dict[str, str]) -> None:
-    ov = overrides(project, relay)
+    ov = project.origins_to(relay.url)
     project.run(apply=True, origin_overrides=ov)
     (project.root / "out/codex/config.toml").unlink()
     relay.clear_log()
@@ -141,7 +128,7 @@ def test_offline_uses_a_recorded_verify_cli_codex_result(project: Project, keys:
 
 
 def test_a_record_for_another_key_is_not_reused(project: Project, relay: Relay, keys: dict[str, str]) -> None:
-    project.run(apply=True, origin_overrides=overrides(project, relay))
+    project.run(apply=True, origin_overrides=project.origins_to(relay.url))
     new_key = "sk-rotated-" + "x" * 32
     for cred in project.credentials:
         if cred["name"] == "Chat Only":
@@ -156,7 +143,7 @@ def test_an_inconclusive_probe_keeps_the_credential(
     project: Project, relay: Relay, keys: dict[str, str]
 ) -> None:
     relay.set_fault("status", status=503, path="*/responses", key=keys["full"])
-    result = project.run(apply=True, origin_overrides=overrides(project, relay))
+    result = project.run(apply=True, origin_overrides=project.origins_to(relay.url))
     assert "full-relay" in providers(project, "out/codex/config.toml")
     outcome = next(t for t in result.plan.targets if t.name == "codex")
     assert [c.name for c, _why in outcome.unchecked] == ["Full Relay"]

@@ -156,7 +156,7 @@ def _render_one(
 ) -> str:
     import jinja2
 
-    from credlib.exports.jinja import TemplateFailure, environment
+    from credlib.exports.jinja import environment
 
     env = environment(extra_dir)
     try:
@@ -174,24 +174,26 @@ def _render_one(
     filename = template.filename or name
     try:
         return template.render(context)
-    except TemplateFailure as exc:
-        line = _error_line(exc, filename)
-        where = f"{filename}:{line}" if line else filename
-        raise TemplateError(f"target {target.name!r}: {where}: {scrub(str(exc))}") from None
-    except jinja2.UndefinedError as exc:
-        line = _error_line(exc, filename)
-        where = f"{filename}:{line}" if line else filename
-        raise TemplateError(
-            f"target {target.name!r}: template {where} refers to a missing field: {scrub(str(exc))}",
-            exit_code=ExitCode.INVALID_FILE,
-        ) from None
-    except Exception as exc:  # any other error inside user template code
-        line = _error_line(exc, filename)
-        where = f"{filename}:{line}" if line else filename
-        raise TemplateError(
-            f"target {target.name!r}: template {where} failed: {type(exc).__name__}: {scrub(str(exc))}",
-            exit_code=ExitCode.INVALID_FILE,
-        ) from None
+    except Exception as exc:
+        raise _render_failure(exc, filename, target, scrub) from None
+
+
+def _render_failure(exc: Exception, filename: str, target: Target, scrub: Scrubber) -> TemplateError:
+    """The error for a template that failed while rendering, naming its file and line."""
+    import jinja2
+
+    from credlib.exports.jinja import TemplateFailure
+
+    line = _error_line(exc, filename)
+    where = f"{filename}:{line}" if line else filename
+    prefix = f"target {target.name!r}:"
+    if isinstance(exc, TemplateFailure):  # the template's own fail("why")
+        return TemplateError(f"{prefix} {where}: {scrub(str(exc))}")
+    if isinstance(exc, jinja2.UndefinedError):
+        detail = f"refers to a missing field: {scrub(str(exc))}"
+    else:  # any other error inside user template code
+        detail = f"failed: {type(exc).__name__}: {scrub(str(exc))}"
+    return TemplateError(f"{prefix} template {where} {detail}", exit_code=ExitCode.INVALID_FILE)
 
 
 def _template_source(target: Target, ttype: TargetType, base_dir: Path | None) -> tuple[str, str | None]:
