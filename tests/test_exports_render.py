@@ -190,31 +190,42 @@ def test_template_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     assert "bad.j2:3" in info.value.message and info.value.exit_code == ExitCode.INVALID_FILE
 
 
-def test_template_missing_field_names_file_and_line(tmp_path: Path) -> None:
-    tpl = tmp_path / "missing.j2"
-    tpl.write_text("# header\n{% for c in credentials %}\nX={{ c.organisation }}\n{% endfor %}\n")
+@pytest.mark.parametrize(
+    ("name", "body", "expected"),
+    [
+        # A field the credential does not have: file and line, and the field's name.
+        (
+            "missing.j2",
+            "# header\n{% for c in credentials %}\nX={{ c.organisation }}\n{% endfor %}\n",
+            ["missing.j2:3", "refers to a missing field", "organisation"],
+        ),
+        # The template's own refusal.
+        (
+            "refuse.j2",
+            "# header\n{{ fail('no EU relays here: ' ~ credentials[0].name) }}\n",
+            ["refuse.j2:2: no EU relays here: A"],
+        ),
+        # Any other error inside template code (here: a division by zero).
+        ("zero.j2", "A=1\nB=1\nC={{ 1 // 0 }}\n", ["zero.j2:3 failed: ZeroDivisionError"]),
+        # Output the tool's format cannot parse.
+        ("broken.json.j2", '{"Providers": [{{ credentials[0].api_key }}]}', ["rendered invalid json"]),
+    ],
+)
+def test_template_failures_name_file_and_line(
+    tmp_path: Path, name: str, body: str, expected: list[str]
+) -> None:
+    tpl = tmp_path / name
+    tpl.write_text(body)
     c = cred("A")
+    type_ = "claude-code-router" if name.endswith(".json.j2") else "dotenv"
     p = plan(
-        Target(name="t", type="dotenv", path=str(tmp_path / ".env"), template=str(tpl)),
-        [c],
-        new_state(tmp_path),
+        Target(name="t", type=type_, path=str(tmp_path / "out"), template=str(tpl)), [c], new_state(tmp_path)
     )
     assert p.action == "error"
-    assert "missing.j2:3" in (p.error or "") and "organisation" in (p.error or "")
+    for fragment in expected:
+        assert fragment in (p.error or ""), (fragment, p.error)
     assert c.api_key not in all_text(p)
-
-
-def test_template_rendering_invalid_output_is_an_error(tmp_path: Path) -> None:
-    tpl = tmp_path / "broken.json.j2"
-    tpl.write_text('{"Providers": [{{ credentials[0].api_key }}]}')
-    c = cred("A")
-    p = plan(
-        Target(name="t", type="claude-code-router", path=str(tmp_path / "c.json"), template=str(tpl)),
-        [c],
-        new_state(tmp_path),
-    )
-    assert p.action == "error" and "rendered invalid json" in (p.error or "")
-    assert c.api_key not in (p.error or "")
+    assert not (tmp_path / "out").exists()
 
 
 def test_missing_user_template_file(tmp_path: Path) -> None:
