@@ -20,12 +20,21 @@ from collections.abc import Callable
 from typing import Any
 
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-# Plain scalars go-yaml (sops' emitter) writes without quotes, conservatively: anything else is quoted.
-_SAFE_PLAIN = re.compile(r"^[A-Za-z0-9_/(][A-Za-z0-9 _./@()+,=~-]*$")
-_YAML11_SPECIAL = re.compile(
-    r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|"
-    r"null|Null|NULL|~|[-+]?[0-9][0-9_.eE+-]*|\.inf|\.nan|[-+]?0[xob][0-9a-fA-F_]+|\d{4}-\d\d-\d\d.*)$"
+# How go-yaml v3 (sops' emitter) writes a one-line string, for the subset of strings whose style we
+# can predict exactly; ``scalar_text`` returns None for the rest (the caller then lets sops write it).
+# Printable for go-yaml, besides tab: ASCII 0x20-0x7E and the BMP outside surrogates, U+FFFE/FFFF and
+# the BOM (anything else it escapes in double quotes).
+_PRINTABLE = re.compile(r"^[\t\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]*$")
+# Strings go-yaml double-quotes because plain they would read as another type (its resolve table,
+# plus the YAML 1.1 booleans and base-60 floats it quotes for older parsers).
+_RESOLVES_TO_OTHER_TYPE = re.compile(
+    r"^(|~|null|Null|NULL|true|True|TRUE|false|False|FALSE|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|"
+    r"Off|OFF|<<|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$"
 )
+# Strings starting like a number or a timestamp: go-yaml's number and date parsing is not worth
+# imitating for the few values that look like this, so they are left to sops.
+_NUMBER_LIKE = re.compile(r"^([-+.]?[0-9.][0-9A-Za-z_.:+-]*|[0-9]{4}-.*|[-+.].*)$")
+_FIRST_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
 
 
 def parse_path(path: str) -> list[str | int]:
@@ -142,18 +151,35 @@ def dump_yaml(data: Any) -> str:
 
 
 def scalar_text(value: object) -> str | None:
-    """``value`` as go-yaml would write it on one line, or None when it needs more than one line."""
+    """``value`` exactly as go-yaml (sops) writes it on one line, or None when we cannot be sure (the
+    caller then leaves the write to sops). Same text means sops never rewrites a line credlib wrote."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
+    if isinstance(value, int):
+        return str(value)
     if value is None:
         return "null"
-    if not isinstance(value, str) or "\n" in value or "\r" in value:
-        return None
-    if value and _SAFE_PLAIN.match(value) and not _YAML11_SPECIAL.match(value) and value == value.strip():
+    if not isinstance(value, str) or not _PRINTABLE.match(value) or _NUMBER_LIKE.match(value):
+        return None  # floats too: Go's shortest 'g' formatting differs from Python's repr
+    if _RESOLVES_TO_OTHER_TYPE.match(value):
+        return json.dumps(value, ensure_ascii=False)
+    if _plain_allowed(value):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    if "\t" in value:  # no tab in single quotes: go-yaml double-quotes and escapes it
+        return json.dumps(value, ensure_ascii=False)
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _plain_allowed(value: str) -> bool:
+    """go-yaml's analysis of a scalar in block context (emitterc.go, yaml_emitter_analyze_scalar)."""
+    if value[0] == " " or value[-1] == " " or "\t" in value or value.startswith(("---", "...")):
+        return False
+    first, rest = value[0], value[1:]
+    followed_by_blank = len(value) == 1 or value[1] in " \t"
+    if first in _FIRST_INDICATORS or (first in "?:-" and followed_by_blank):
+        return False
+    # Later on: ": " (or a final ":") starts a value, " #" a comment.
+    return not (": " in rest or rest.endswith(":") or " #" in value)
 
 
 def splice_scalar(text: str, path: list[str | int], value: object) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credlib.yamledit import line_locator, load_plain, scalar_text, splice_scalar
+from credlib.yamledit import _NUMBER_LIKE, _PRINTABLE, line_locator, load_plain, scalar_text, splice_scalar
 
 TEXT = (
     "# yaml-language-server: $schema=./credlib.schema.json\n"
@@ -31,7 +31,8 @@ TEXT = (
 def test_scalar_text_round_trips(value: str) -> None:
     emitted = scalar_text(value)
     if emitted is None:
-        assert "\n" in value or "\r" in value
+        # Left to sops: line breaks, characters go-yaml escapes, and number- or date-like text.
+        assert not _PRINTABLE.match(value) or _NUMBER_LIKE.match(value), value
         return
     assert load_plain(f"k: {emitted}\n") == {"k": value}
 
@@ -40,6 +41,9 @@ def test_scalar_text_round_trips(value: str) -> None:
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40))
 def test_splice_changes_exactly_one_line(value: str) -> None:
     out = splice_scalar(TEXT, ["credentials", 0, "notes"], value)
+    if scalar_text(value) is None:
+        assert out is None  # the caller then writes through sops
+        return
     assert out is not None
     before, after = TEXT.splitlines(), out.splitlines()
     assert len(before) == len(after)
