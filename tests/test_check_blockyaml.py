@@ -157,3 +157,16 @@ def test_random_documents_agree_with_ruamel(tree: dict[str, Any], indent: tuple[
     out = io.StringIO()
     yaml.dump(tree, out)
     _same_as_ruamel_or_unsupported(out.getvalue())
+
+
+def test_load_yaml_plain_gives_what_ruamels_safe_loader_gives(encrypted_file: Callable[..., Path]) -> None:
+    """textconv, merge and recipients read whole credentials files through this: same result, faster."""
+    from ruamel.yaml import YAML
+
+    from credlib.gitops.sopsmeta import load_yaml_plain
+
+    text = encrypted_file(sample_data({f"Relay {i}": fake_key() for i in range(5)}, n=5)).read_text()
+    blockyaml.parse(text)  # the fast path applies
+    assert load_yaml_plain(text) == YAML(typ="safe", pure=True).load(text)
+    odd = "when: 2024-01-01\nlist: [1, 2]\n"  # outside the subset: the full loader answers
+    assert load_yaml_plain(odd) == YAML(typ="safe", pure=True).load(odd)
