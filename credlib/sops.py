@@ -158,8 +158,16 @@ def require_version() -> None:
 # --- running --------------------------------------------------------------------------------------
 
 
+# Environment variables holding a path: sops runs in the file's directory, so a path the user gave
+# relative to where they ran credlib is made absolute first.
+_PATH_VARS = ("SOPS_AGE_KEY_FILE", "SOPS_AGE_SSH_PRIVATE_KEY_FILE")
+
+
 def sops_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    for var in _PATH_VARS:
+        if env.get(var):
+            env[var] = os.path.abspath(os.path.expanduser(env[var]))
     env["SOPS_DISABLE_VERSION_CHECK"] = "1"
     env["LC_ALL"] = "C"
     if extra:
@@ -213,7 +221,7 @@ def _identity_sources() -> list[str]:
     for var in ("SOPS_AGE_KEY", "SOPS_AGE_KEY_CMD"):
         if os.environ.get(var):
             sources.append(f"${var}")
-    key_file = os.environ.get("SOPS_AGE_KEY_FILE")
+    key_file = sops_env().get("SOPS_AGE_KEY_FILE")
     if key_file:
         sources.append(f"$SOPS_AGE_KEY_FILE={key_file}")
     sources.append(str(default_age_key_file()))

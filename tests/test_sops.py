@@ -265,3 +265,17 @@ def test_decrypt_bytes_to_someone_else_lists_recipients(
     with pytest.raises(sops.NoMatchingKeyError) as info:
         sops.decrypt_bytes(path.read_bytes())
     assert other_identity.recipient in info.value.message and "<stdin>" in info.value.message
+
+
+def test_relative_age_key_file_is_relative_to_where_credlib_runs(
+    encrypted_file: Any, age_identity: AgeIdentity, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sops runs in the file's directory; the user's relative path means their working directory.
+    path = encrypted_file({"version": 1, "credentials": []}, directory=tmp_path / "team" / "keys")
+    home = tmp_path / "me"
+    (home / "age").mkdir(parents=True)
+    (home / "age" / "keys.txt").write_bytes(age_identity.key_file.read_bytes())
+    monkeypatch.chdir(home)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", "age/keys.txt")
+    assert sops.decrypt_json(path)["version"] == 1
+    assert sops.sops_env()["SOPS_AGE_KEY_FILE"] == str(home / "age" / "keys.txt")
