@@ -152,6 +152,11 @@ def test_credentials_d_names_unique_across_files(tmp_path: Path, age_identity: A
     results = check_paths([directory])
     assert [r.file for r in results] == [str(directory / "a.yaml"), str(directory / "b.yaml")]
     assert any(f.rule == "duplicate-name" for f in results[1].findings)
+    # pre-commit passes only the staged file: the other files of the directory still count.
+    proc = run_credlib(project, "check", "credentials.d/a.yaml")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "credentials.d/a.yaml:" in proc.stdout
+    assert "name 'Relay 0' is also used in credentials.d/b.yaml [duplicate-name]" in proc.stdout
 
 
 def _random(n: int) -> str:

@@ -404,18 +404,38 @@ def expand_targets(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
+def _names_only(path: Path) -> FileResult:
+    """The credential names and ids of a file that is not itself being checked (no findings)."""
+    result = FileResult(str(path))
+    try:
+        doc = sopsmeta.load_yaml_plain(path.read_text(encoding="utf-8"))
+    except Exception:  # unreadable siblings are that file's own check's business
+        return result
+    creds = doc.get("credentials") if isinstance(doc, dict) else None
+    for cred in creds if isinstance(creds, list) else []:
+        if isinstance(cred, dict) and isinstance(cred.get("name"), str):
+            cid = cred.get("id")
+            result.names.append((cred["name"], cid if isinstance(cid, str) else "", None))
+    return result
+
+
 def _cross_file_names(results: list[FileResult]) -> list[Finding]:
-    """Names and ids must be unique across the files of one credentials.d directory."""
+    """Names and ids must be unique across the files of one credentials.d directory.
+
+    pre-commit passes only the staged files: the directory's other files are read for their names too,
+    so a name added to one file that another file already uses is caught."""
     out: list[Finding] = []
     groups: dict[str, list[FileResult]] = {}
     for res in results:
         parent = Path(res.file).parent
         if parent.name.endswith(".d"):
             groups.setdefault(str(parent), []).append(res)
-    for members in groups.values():
+    for parent, checked in groups.items():
+        present = {Path(r.file).resolve() for r in checked}
+        others = [_names_only(p) for p in expand_targets([Path(parent)]) if p.resolve() not in present]
         seen_names: dict[str, str] = {}
         seen_ids: dict[str, str] = {}
-        for res in members:
+        for res in [*others, *checked]:
             for name, cid, line in res.names:
                 folded = name.casefold()
                 if folded in seen_names and seen_names[folded] != res.file:
