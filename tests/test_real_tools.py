@@ -33,6 +33,22 @@ CLAUDE = ("@anthropic-ai/claude-code", "2.1.197", "claude")
 KILO = ("@kilocode/cli", "7.7.7", "kilo")  # 7.8.1 has no Linux platform package (research §9)
 
 
+def run_tool(
+    argv: list[str], *, env: dict[str, str], cwd: Path, timeout: int
+) -> subprocess.CompletedProcess[str]:
+    """One headless run of a real tool (no stdin: a tool that asks a question fails instead of hanging)."""
+    return subprocess.run(
+        argv,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -252,15 +268,7 @@ def test_opencode_loads_rendered_providers_and_runs_each_api_type(tmp_path: Path
         OPENCODE_DISABLE_DEFAULT_PLUGINS="1",
         OPENCODE_DISABLE_PROJECT_CONFIG="1",
     )
-    shown = subprocess.run(
-        [str(opencode), "debug", "config"],
-        env=env,
-        cwd=home,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    shown = run_tool([str(opencode), "debug", "config"], env=env, cwd=home, timeout=180)
     assert shown.returncode == 0, shown.stderr[-2000:]
     resolved = json.loads(shown.stdout)
     assert resolved["provider"]["team-relay"]["options"]["baseURL"] == relay.url + "/v1"
@@ -274,15 +282,11 @@ def test_opencode_loads_rendered_providers_and_runs_each_api_type(tmp_path: Path
     }
     for model, (path, credential) in expected.items():
         relay.clear_log()
-        run = subprocess.run(
+        run = run_tool(
             [str(opencode), "run", "--format", "json", "--model", model, "Reply with OK"],
             env=env,
             cwd=home,
-            capture_output=True,
-            text=True,
             timeout=240,
-            stdin=subprocess.DEVNULL,
-            check=False,
         )
         assert run.returncode == 0, (model, run.stderr[-2000:])
         events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
@@ -316,15 +320,11 @@ def test_codex_runs_headless_with_rendered_config_and_env_file(tmp_path: Path, r
     assert (codex_home / ".env").stat().st_mode & 0o777 == 0o600
     env = tool_env(home, codex.parent, CODEX_HOME=str(codex_home))
     env.pop("CREDLIB_TEAM_RELAY_API_KEY", None)
-    proc = subprocess.run(
+    proc = run_tool(
         [str(codex), "exec", "--skip-git-repo-check", "--json", "Reply with OK"],
         env=env,
         cwd=home,
-        capture_output=True,
-        text=True,
         timeout=240,
-        stdin=subprocess.DEVNULL,
-        check=False,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -357,15 +357,8 @@ def test_claude_code_runs_headless_from_settings_env(tmp_path: Path, relay: Rela
     written = json.loads(settings.read_text())
     assert written["permissions"] == {"allow": []} and all(written["env"][k] == v for k, v in mine.items())
     env = tool_env(home, claude.parent)
-    proc = subprocess.run(
-        [str(claude), "-p", "Reply with OK", "--output-format", "json"],
-        env=env,
-        cwd=home,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        stdin=subprocess.DEVNULL,
-        check=False,
+    proc = run_tool(
+        [str(claude), "-p", "Reply with OK", "--output-format", "json"], env=env, cwd=home, timeout=240
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert json.loads(proc.stdout)["result"] == "OK"
@@ -401,15 +394,11 @@ def test_gemini_cli_runs_headless_from_env_file_and_settings(tmp_path: Path, rel
     env = tool_env(home, gemini.parent, TERM="dumb")
     work = home / "work"
     work.mkdir()
-    proc = subprocess.run(
+    proc = run_tool(
         [str(gemini), "-p", "Reply with OK", "--output-format", "json", "--skip-trust"],
         env=env,
         cwd=work,
-        capture_output=True,
-        text=True,
         timeout=240,
-        stdin=subprocess.DEVNULL,
-        check=False,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert json.loads(proc.stdout)["response"].strip() == "OK"
@@ -449,29 +438,12 @@ def test_kilo_cli_loads_the_kilo_settings_export_and_runs(tmp_path: Path, relay:
         KILO_AUTH_CONTENT="{}",
         **quiet,
     )
-    shown = subprocess.run(
-        [str(kilo), "debug", "config"],
-        env=env,
-        cwd=home,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    shown = run_tool([str(kilo), "debug", "config"], env=env, cwd=home, timeout=180)
     assert shown.returncode == 0, shown.stderr[-2000:]
     resolved = json.loads(shown.stdout)
     assert resolved["model"] == "team-relay/gpt-4o-mini"
     assert resolved["provider"]["team-relay"]["options"]["baseURL"] == relay.url + "/v1"
-    run = subprocess.run(
-        [str(kilo), "run", "Reply with OK"],
-        env=env,
-        cwd=home,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    run = run_tool([str(kilo), "run", "Reply with OK"], env=env, cwd=home, timeout=240)
     assert run.returncode == 0 and "OK" in run.stdout, run.stderr[-2000:]
     chat = [e for e in relay.log if e.path == "/v1/chat/completions"]
     assert chat and all(e.key == relay_cred.api_key and e.json()["model"] == "gpt-4o-mini" for e in chat)
