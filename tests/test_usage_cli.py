@@ -221,6 +221,17 @@ def test_negative_threshold_is_a_usage_error(
             "origin",
         ),
         (
+            # A dedicated token does not make another origin acceptable (All API Hub allows it; SPEC §1 not).
+            {
+                "method": "custom",
+                "endpoint": "https://elsewhere.example.com/u",
+                "bearer_token": "tok-" + "x" * 24,
+                "mapping": {"balance": "b"},
+            },
+            "credentials[0].telemetry.endpoint",
+            "origin",
+        ),
+        (
             {"method": "custom", "endpoint": "//elsewhere.example.com/u", "mapping": {"balance": "b"}},
             "credentials[0].telemetry.endpoint",
             "//host",
@@ -258,7 +269,7 @@ def test_bad_custom_telemetry_is_rejected_at_load(
     assert field in err and fragment in err
     # file, line and field path on one line
     assert re.search(rf"{re.escape(path.name)}:\d+: {re.escape(field)}: .*{re.escape(fragment)}", err), err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "x" * 24 not in err  # nor the dedicated token
     assert site.relay.log == []  # rejected before any request
 
 
