@@ -430,9 +430,9 @@ def _cross_file_names(results: list[FileResult]) -> list[Finding]:
         parent = Path(res.file).parent
         if parent.name.endswith(".d"):
             groups.setdefault(str(parent), []).append(res)
-    for parent, checked in groups.items():
+    for directory, checked in groups.items():
         present = {Path(r.file).resolve() for r in checked}
-        others = [_names_only(p) for p in expand_targets([Path(parent)]) if p.resolve() not in present]
+        others = [_names_only(p) for p in expand_targets([Path(directory)]) if p.resolve() not in present]
         seen_names: dict[str, str] = {}
         seen_ids: dict[str, str] = {}
         for res in [*others, *checked]:
