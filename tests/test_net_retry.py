@@ -20,6 +20,7 @@ from credlib.net.retry import (
     is_no_quota,
     parse_duration,
     parse_retry_after,
+    quota_state,
     retry_hint,
     should_retry,
 )
@@ -336,3 +337,92 @@ def test_retry_waits_add_up_to_at_most_the_cap(loopback: Start) -> None:
     # 0.4 + 0.4 fit in 1 s, a third 0.4 would not: three attempts, about 0.8 s of waiting.
     assert resp.status == 429 and resp.attempts == 3 and len(server.seen()) == 3
     assert 0.75 <= time.monotonic() - started < 2.0
+
+
+# ---- Gemini quotas: a daily (or zero) quota is exhausted, a per-minute one is a rate limit -----
+
+
+def quota_failure_body(
+    violation: dict[str, Any], typed: bool = True, retry_delay: str | None = "37s"
+) -> bytes:
+    failure: dict[str, Any] = {"violations": [violation]}
+    if typed:
+        failure["@type"] = "type.googleapis.com/google.rpc.QuotaFailure"
+    details: list[dict[str, Any]] = [failure]
+    if retry_delay is not None:
+        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay})
+    message = "You exceeded your current quota, please check your plan and billing details."
+    return json.dumps(
+        {"error": {"code": 429, "message": message, "status": "RESOURCE_EXHAUSTED", "details": details}}
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "violation",
+    [
+        {"quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier", "quotaValue": "50"},
+        {"quotaId": "GenerateContentInputTokensPerModelPerDay-FreeTier"},
+        {"quotaMetric": "generativelanguage.googleapis.com/generate_requests_per_model_per_day"},
+        {
+            "subject": "project:1",
+            "description": "Quota exceeded for metric 'Generate Content requests per day'",
+        },
+        # A limit of 0: the key's tier has no quota for this model at all.
+        {"quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "quotaValue": "0"},
+    ],
+)
+def test_a_daily_or_zero_gemini_quota_is_exhausted(violation: dict[str, Any]) -> None:
+    body = quota_failure_body(violation)
+    assert quota_state(body) == "exhausted" and is_no_quota(body)
+    assert not should_retry(429, {}, body)
+    # Relays that re-wrap Google's error may drop the @type.
+    assert is_no_quota(quota_failure_body(violation, typed=False)) or "subject" in violation
+
+
+def test_a_per_minute_gemini_quota_is_a_window() -> None:
+    body = quota_failure_body(
+        {"quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "quotaValue": "10"}
+    )
+    assert quota_state(body) == "window" and not is_no_quota(body)
+    assert should_retry(429, {}, body)
+    assert quota_state(openai_error("rate_limit_exceeded", "try again in 2s")) is None
+
+
+def test_an_exhausted_quota_is_neither_retried_nor_pauses_the_origin(loopback: Start) -> None:
+    # Google attaches RetryInfo (and relays a Retry-After) even to a daily quota: waiting cannot help
+    # this key, and other keys on the same origin must not be held back by it.
+    per_day = quota_failure_body(
+        {"quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}, retry_delay="30s"
+    )
+
+    def handle(seen: Seen) -> Reply:
+        if seen.path == "/exhausted":
+            return Reply(429, per_day, {"Content-Type": "application/json", "Retry-After": "30"})
+        return Reply(200, "ok")
+
+    server = loopback(handle)
+
+    async def go() -> tuple[Response, float, Response, float]:
+        async with Engine(FAST, timeout_s=3.0) as eng:
+            first = await eng.request("GET", server.url + "/exhausted")
+            paused = eng.limiter.paused_for(server.url)
+            started = time.monotonic()
+            other = await eng.request("GET", server.url + "/other-key")
+            return first, paused, other, time.monotonic() - started
+
+    first, paused, other, waited = run_sync(go())
+    assert first.status == 429 and first.attempts == 1 and first.retry_after_s == 30.0
+    assert paused == 0.0
+    assert other.status == 200 and waited < 2.0
+    assert [s.path for s in server.seen()] == ["/exhausted", "/other-key"]
+
+
+def test_a_per_minute_gemini_quota_is_retried_after_its_delay(loopback: Start) -> None:
+    body = quota_failure_body(
+        {"quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "quotaValue": "10"},
+        retry_delay="0.5s",
+    )
+    server = loopback(once_then_ok(Reply(429, body, {"Content-Type": "application/json"})))
+    resp = fetch(server.url + "/")
+    assert resp.status == 200 and resp.attempts == 2
+    assert gap(server) >= 0.48

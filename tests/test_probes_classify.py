@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -146,6 +147,40 @@ def test_failure_reason_is_one_scrubbed_line() -> None:
     assert "key=" not in failure.reason
 
 
+def _gemini_quota(quota_id: str) -> Outcome:
+    body = {
+        "error": {
+            "code": 429,
+            "message": "You exceeded your current quota, please check your plan and billing details.",
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [{"quotaId": quota_id, "quotaValue": "10"}],
+                },
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"},
+            ],
+        }
+    }
+    return Outcome(
+        "POST",
+        "http://h/v1beta/models/gemini-2.5-flash:generateContent",
+        status=429,
+        headers={"content-type": "application/json"},
+        body=json.dumps(body).encode(),
+    )
+
+
+def test_gemini_quota_window_decides_between_rate_limited_and_no_quota() -> None:
+    # Google words a per-minute and a daily quota alike; only the QuotaFailure tells them apart.
+    minute = failure_of(_gemini_quota("GenerateRequestsPerMinutePerProjectPerModel-FreeTier"), Scrubber())
+    assert minute is not None and minute.status == "rate_limited" and minute.transient
+    day = failure_of(_gemini_quota("GenerateRequestsPerDayPerProjectPerModel-FreeTier"), Scrubber())
+    assert day is not None and day.status == "no_quota" and not day.transient
+    # The RPC status names the error better than Gemini's numeric code (the HTTP status again).
+    assert "RESOURCE_EXHAUSTED: You exceeded" in day.reason
+
+
 def test_html_page_is_named_not_dumped() -> None:
     out = Outcome(
         "GET",
@@ -236,3 +271,14 @@ def test_outcome_json_tolerates_a_bom_and_garbage() -> None:
     assert Outcome("GET", "http://h/", status=200, body='\ufeff{"a": 1}'.encode()).json() == {"a": 1}
     assert Outcome("GET", "http://h/", status=200, body=b"<html>").json() is None
     assert Outcome("GET", "http://h/", status=200, body=b"  ").json() is None
+
+
+def test_a_network_failure_names_the_request_once() -> None:
+    message = "GET http://127.0.0.1:1/v1/models: cannot connect (All connection attempts failed)"
+    out = Outcome("GET", "http://127.0.0.1:1/v1/models", net_error="unreachable", net_message=message)
+    failure = failure_of(out, Scrubber())
+    assert failure is not None and failure.status == "unreachable" and failure.transient
+    assert failure.reason == message
+    blocked = Outcome("GET", "http://127.0.0.1:1/v1/models", net_error="redirect_blocked", net_message="x")
+    failure = failure_of(blocked, Scrubber())
+    assert failure is not None and failure.reason.startswith("GET /v1/models: redirected to another origin")

@@ -91,6 +91,17 @@ def test_gemini_429_carries_retry_info_not_header(relay: Relay, relay_key: str) 
     retry = [d for d in details if d["@type"].endswith("google.rpc.RetryInfo")]
     assert retry == [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"}]
     assert r.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+    # Google's per-minute quota answer: a per-minute QuotaFailure, which clients may retry.
+    assert quota_ids(details) == ["GenerateRequestsPerMinutePerProjectPerModel-FreeTier"]
+
+
+def quota_ids(details: list[dict[str, Any]]) -> list[str]:
+    return [
+        v["quotaId"]
+        for d in details
+        if d["@type"].endswith("google.rpc.QuotaFailure")
+        for v in d["violations"]
+    ]
 
 
 def test_insufficient_quota_per_family(relay: Relay, relay_key: str) -> None:
@@ -105,7 +116,10 @@ def test_insufficient_quota_per_family(relay: Relay, relay_key: str) -> None:
     assert r.status_code == 402 and r.json()["error"]["type"] == "billing_error"
     r = call(relay, relay_key, "gemini")
     assert r.status_code == 429
-    assert any(d["@type"].endswith("QuotaFailure") for d in r.json()["error"]["details"])
+    details = r.json()["error"]["details"]
+    assert quota_ids(details) == ["GenerateRequestsPerDayPerProjectPerModel-FreeTier"]
+    # Google attaches a RetryInfo even to a daily quota (waiting seconds cannot help).
+    assert any(d["@type"].endswith("google.rpc.RetryInfo") for d in details)
 
 
 def test_delay_fault_slows_the_answer(relay: Relay, relay_key: str) -> None:

@@ -260,8 +260,11 @@ class Engine:
                 return resp
             hint = retry_rules.retry_hint(resp.headers, resp.body)
             resp.retry_after_s = hint
-            if hint is not None and hint > 0:
-                # The server told this origin to slow down; everyone queued for it waits too.
+            no_quota = retry_rules.is_no_quota(resp.body)
+            if hint is not None and hint > 0 and not no_quota:
+                # The server told this origin to slow down; everyone queued for it waits too. Not
+                # for an exhausted quota: that is this key's state (Gemini attaches a RetryInfo even
+                # to a daily quota), and other keys on the origin must not wait for it.
                 self.limiter.pause(origin_of(call.url), min(hint, self.max_retry_wait_s))
             if not can_retry or not retry_rules.should_retry(resp.status, resp.headers, resp.body):
                 return resp

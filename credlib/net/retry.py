@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
 
 RETRY_STATUSES = frozenset({429, 503, 529})
 
@@ -74,22 +74,64 @@ def _walk(value: Any) -> list[Any]:
     return out
 
 
-def is_no_quota(body: bytes) -> bool:
-    """The body says the account is out of quota or has a billing problem (not a rate limit)."""
+QuotaState = Literal["exhausted", "window"]
+
+# Gemini names the window of a violated quota in its id ("GenerateRequestsPerDayPerProjectPerModel"),
+# its metric (".../generate_requests_per_model_per_day") or, in older answers, its description.
+_DAILY = re.compile(r"per[ _-]?day|daily", re.I)
+
+
+def _violation_state(violation: dict[str, Any]) -> QuotaState:
+    """One ``google.rpc.QuotaFailure`` violation: a daily quota, or a limit of 0 (the key's tier has
+    no quota for that model at all), stays exhausted; any other clears within its window."""
+    if str(violation.get("quotaValue", "")).strip() == "0":
+        return "exhausted"
+    for field in ("quotaId", "quotaMetric", "description"):
+        value = violation.get(field)
+        if isinstance(value, str) and _DAILY.search(value):
+            return "exhausted"
+    return "window"
+
+
+def quota_state(body: bytes) -> QuotaState | None:
+    """What a structured error body says about quota.
+
+    ``"exhausted"``: no money or quota left until a top-up or a daily reset (OpenAI
+    ``insufficient_quota``, Anthropic ``billing_error``, relay quota codes, a Gemini ``QuotaFailure``
+    on a daily or zero quota): waiting does not help. ``"window"``: a Gemini ``QuotaFailure`` on a
+    per-minute quota, a rate limit in all but name. None: the body says neither.
+    """
     data = _json_body(body)
     if data is None:
-        return False
+        return None
+    state: QuotaState | None = None
     for node in _walk(data):
-        if isinstance(node, dict):
-            for field in ("code", "type", "status"):
-                value = node.get(field)
-                if isinstance(value, str) and value.lower() in _NO_QUOTA_MARKERS:
-                    return True
-            # Gemini: a per-day quota stays exhausted until the daily reset.
-            quota_id = node.get("quotaId")
-            if isinstance(quota_id, str) and "perday" in quota_id.lower():
-                return True
-    return False
+        if not isinstance(node, dict):
+            continue
+        for field in ("code", "type", "status"):
+            value = node.get(field)
+            if isinstance(value, str) and value.lower() in _NO_QUOTA_MARKERS:
+                return "exhausted"
+        for violation in _quota_violations(node):
+            if _violation_state(violation) == "exhausted":
+                return "exhausted"
+            state = "window"
+    return state
+
+
+def _quota_violations(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The violations of a ``QuotaFailure`` detail (relays that re-wrap it may drop its ``@type``)."""
+    violations = node.get("violations")
+    if not isinstance(violations, list):
+        return []
+    found = [v for v in violations if isinstance(v, dict)]
+    typed = str(node.get("@type", "")).endswith("QuotaFailure")
+    return found if typed or any("quotaId" in v or "quotaMetric" in v for v in found) else []
+
+
+def is_no_quota(body: bytes) -> bool:
+    """The body says the account is out of quota or has a billing problem (not a rate limit)."""
+    return quota_state(body) == "exhausted"
 
 
 def parse_retry_after(value: str, now: float | None = None) -> float | None:

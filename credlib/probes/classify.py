@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from credlib.net.retry import quota_state
 from credlib.probes.http import Outcome
 from credlib.redact import Scrubber
 
@@ -189,6 +190,18 @@ def status_for_http(status: int, info: ErrorInfo | None) -> Status:
     return "bad_response"
 
 
+def _with_quota_details(status: Status, body: bytes) -> Status:
+    """Let structured quota details overrule the words: Gemini says "You exceeded your current quota,
+    please check your plan and billing details" for a per-minute quota too, and only its
+    ``QuotaFailure`` tells a limit that clears in a minute from one that lasts until tomorrow."""
+    state = quota_state(body)
+    if state == "exhausted":
+        return "no_quota"
+    if state == "window" and status == "no_quota":
+        return "rate_limited"
+    return status
+
+
 def status_for_net(kind: str) -> Status:
     if kind == "timeout":
         return "timeout"
@@ -221,19 +234,21 @@ def failure_of(out: Outcome, scrub: Scrubber) -> Failure | None:
     """
     where = f"{out.method} {out.path}"
     if out.net_error is not None:
+        said = describe_net(out.net_error, out.net_message, scrub)
+        # The engine's messages already name the request ("GET http://host/v1/models: …").
+        reason = said if said.startswith(f"{out.method} ") else f"{where}: {said}"
         return Failure(
-            status_for_net(out.net_error),
-            f"{where}: {describe_net(out.net_error, out.net_message, scrub)}",
-            transient=out.net_error in ("timeout", "unreachable"),
+            status_for_net(out.net_error), reason, transient=out.net_error in ("timeout", "unreachable")
         )
     assert out.status is not None
     body = out.json()
     info = parse_error(body)
     if not out.ok or info is not None:
-        code = status_for_http(out.status, info)
+        code = _with_quota_details(status_for_http(out.status, info), out.body)
         if info is not None:
             detail = info.message or info.code or info.type or "error"
-            tag = info.code or info.type
+            # A bare number (Gemini's code repeats the HTTP status) says less than the type.
+            tag = info.code if info.code and not info.code.isdigit() else info.type or info.code
             if tag and tag not in detail:
                 detail = f"{tag}: {detail}"
         elif out.content_type == "text/html" or out.body.lstrip()[:1] == b"<":

@@ -47,10 +47,12 @@ matching requests. Kinds:
 
 - ``status``: answer ``status=`` (401, 403, 404, 429, 500, 502, 503, 529, ...) in the path's error
   envelope. ``retry_after=`` seconds (``retry_after_date=True`` sends it as an HTTP date),
-  ``retry_after_ms=``; 429 messages say "try again in Ns"; Gemini 429s carry ``RetryInfo.retryDelay``
-  instead of the header. Optional ``message=``, ``code=``, ``type=``.
+  ``retry_after_ms=``; 429 messages say "try again in Ns"; Gemini 429s are Google's per-minute quota
+  answer (``QuotaFailure`` on a ``PerMinute`` quota, ``RetryInfo.retryDelay`` instead of the header).
+  Optional ``message=``, ``code=``, ``type=``.
 - ``insufficient_quota``: OpenAI 429 ``insufficient_quota``, Anthropic 402 ``billing_error``, Gemini 429
-  ``QuotaFailure``, Sub2API 403 ``billing_error``.
+  ``QuotaFailure`` on a ``PerDay`` quota (with a ``RetryInfo``, as Google sends), Sub2API 403
+  ``billing_error``.
 - ``delay``: wait ``seconds=`` before answering normally (adds to ``latency_s``).
 - ``timeout``: never answer; the connection is closed after ``seconds=`` (capped at 30 s), when the
   client hangs up, or on ``stop()``.

@@ -29,6 +29,10 @@ BEHAVIOUR_KINDS = frozenset({"no_stream", "no_tools", "wrong_type"})
 
 TIMEOUT_CAP_S = 30.0
 _FREE_TIER_METRIC = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
+_GEMINI_QUOTA_MESSAGE = (
+    "You exceeded your current quota, please check your plan and billing details. For more "
+    "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits."
+)
 
 
 @dataclass
@@ -109,11 +113,16 @@ def _status_answer(params: Mapping[str, Any], protocol: Protocol) -> RelayRespon
     if status == 429:
         seconds = params.get("retry_after", params.get("retry_after_ms", 1000) / 1000)
         if protocol == "gemini":
-            details = [errors.gemini_error_info("RATE_LIMIT_EXCEEDED"), errors.gemini_retry_info(seconds)]
+            # Google's per-minute quota answer: the same words as a daily one ("check your plan and
+            # billing details"); only the QuotaFailure's quotaId tells the window.
+            details = [
+                _quota_failure("GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "10"),
+                errors.gemini_retry_info(seconds),
+            ]
             headers.pop("retry-after", None)  # Google sends RetryInfo, not the header (research §8)
             return errors.gemini_error(
                 429,
-                message or f"Resource has been exhausted (e.g. check quota). Please retry in {seconds:g}s.",
+                message or f"{_GEMINI_QUOTA_MESSAGE} Please retry in {seconds:g}s.",
                 details=details,
                 headers=headers,
             )
@@ -140,22 +149,22 @@ def _status_answer(params: Mapping[str, Any], protocol: Protocol) -> RelayRespon
     return errors.error_for(protocol, status, message or default, code=code, type=etype, headers=headers)
 
 
+def _quota_failure(quota_id: str, value: str) -> dict[str, Any]:
+    return {
+        "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+        "violations": [{"quotaMetric": _FREE_TIER_METRIC, "quotaId": quota_id, "quotaValue": value}],
+    }
+
+
 def _insufficient_quota(protocol: Protocol) -> RelayResponse:
     if protocol == "gemini":
+        # A daily quota: Google still attaches a RetryInfo, though waiting seconds cannot help.
         return errors.gemini_error(
             429,
-            "You exceeded your current quota, please check your plan and billing details.",
+            f"{_GEMINI_QUOTA_MESSAGE} Please retry in 37s.",
             details=[
-                {
-                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
-                    "violations": [
-                        {
-                            "quotaMetric": _FREE_TIER_METRIC,
-                            "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
-                            "quotaValue": "0",
-                        }
-                    ],
-                }
+                _quota_failure("GenerateRequestsPerDayPerProjectPerModel-FreeTier", "50"),
+                errors.gemini_retry_info(37),
             ],
         )
     if protocol == "anthropic":
