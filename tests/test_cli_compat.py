@@ -228,3 +228,22 @@ def test_stated_limit_ignores_digits_outside_the_message() -> None:
     assert _stated_limit(out) == 8192
     plain = Outcome("POST", "http://127.0.0.1/v1/messages", status=400, body=b"limit is 4096 tokens")
     assert _stated_limit(plain) == 4096
+
+
+@pytest.mark.parametrize(
+    ("message", "limit"),
+    [
+        # New API appends a request id of digits to its messages; the limit is the standalone number.
+        ("max_tokens is too large, the maximum is 8192 (request id: 202612043100012345)", 8192),
+        ("This model supports at most 4096 completion tokens, whereas you provided 32000.", 4096),
+        ("max_tokens too large for model claude-3-5-sonnet-20241022 (limit 8192)", 8192),
+        ("max_tokens too large (request id: 20261204211800123)", None),
+    ],
+)
+def test_stated_limit_reads_standalone_numbers_only(message: str, limit: int | None) -> None:
+    from credlib.probes.cli_claude import _stated_limit
+    from credlib.probes.http import Outcome
+
+    body = {"error": {"message": message, "type": "new_api_error"}}
+    out = Outcome("POST", "http://127.0.0.1/v1/messages", status=400, body=json.dumps(body).encode())
+    assert _stated_limit(out) == limit

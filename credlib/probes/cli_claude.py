@@ -146,7 +146,10 @@ def _stated_limit(out: Outcome) -> int | None:
     stated = re.search(r"max_tokens:\s*\d+\s*>\s*(\d+)", message)
     if stated:
         return int(stated.group(1))
-    numbers = [int(n) for n in re.findall(r"\d{3,6}", message)]
+    # New API and One API append "(request id: 2026…)" to messages; ids and versions are not limits,
+    # nor is a digit run inside a longer token.
+    message = re.sub(r"\(request id:[^)]*\)", " ", message, flags=re.I)
+    numbers = [int(n) for n in re.findall(r"(?<![\w.-])\d{3,6}(?![\w.-])", message)]
     below = [n for n in numbers if 0 < n < CLAUDE_MAX_TOKENS]
     return max(below) if below else None
 
