@@ -8,19 +8,28 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from tests.fixtures.env import fake_key
 
+# Re-executes the relay with SIGINT ignored, as a shell's background job inherits it across exec.
+_EXEC_WITH_SIGINT_IGNORED = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
 
-def test_standalone_relay_serves_and_stops_on_sigint() -> None:
+
+# "inherited-ignore": how a shell starts a background job (`relay &`, CI steps, nohup): SIGINT is
+# ignored on entry, so Python raises no KeyboardInterrupt; the relay must still stop on SIGINT.
+@pytest.mark.parametrize("sigint", ["default", "inherited-ignore"])
+def test_standalone_relay_serves_and_stops_on_sigint(sigint: str) -> None:
     key = fake_key()
     env = {**os.environ, "CREDLIB_RELAY_KEY": key}
+    argv = ["-m", "credlib.relay", "--port", "0", "--flavor", "sub2api"]
+    if sigint == "inherited-ignore":
+        argv = ["-c", _EXEC_WITH_SIGINT_IGNORED, *argv]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "credlib.relay", "--port", "0", "--flavor", "sub2api"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        [sys.executable, *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         assert proc.stdout is not None

@@ -30,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     if key:
         relay.add_key(key, flavor=args.flavor)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # SIGINT too, explicitly: a process started in the background by a shell inherits SIGINT
+    # ignored, and Python then never raises KeyboardInterrupt, so Ctrl+C (or a test's SIGINT) would
+    # not stop the relay.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
         relay.start()
     except OSError as exc:
