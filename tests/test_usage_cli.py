@@ -201,6 +201,9 @@ def test_results_are_recorded_in_state_without_secrets(
     assert record["balance"] == 7.5 and record["health"] in ("healthy", "warning")
     assert record["refreshed_at"] and record["attempts"]
     assert state.get("telemetry", "revoked")["health"] == "error"
+    # disabled: no request, but still a record (All API Hub writes a snapshot for it too)
+    quiet = state.get("telemetry", "quiet")
+    assert quiet["health"] == "unknown" and quiet["attempts"] == [] and quiet["refreshed_at"]
     raw = state_path_for(project["path"]).read_text()
     assert_no_key(project["keys"], raw)
 
