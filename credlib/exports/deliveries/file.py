@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -73,10 +74,35 @@ def _unified_diff(old: str | None, new: str, path: Path) -> str:
         lines = new.splitlines(keepends=True)
         body = "".join("+" + (ln if ln.endswith("\n") else ln + "\n") for ln in lines)
         return f"--- /dev/null\n+++ {path}\n@@ -0,0 +1,{len(lines)} @@\n{body}"
-    diff = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=str(path), tofile=str(path)
-    )
-    return "".join(diff)
+    return trimmed_unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), str(path))
+
+
+_HUNK = re.compile(r"^@@ -(\d+)((?:,\d+)?) \+(\d+)((?:,\d+)?) @@")
+
+
+def trimmed_unified_diff(a: list[str], b: list[str], name: str, context: int = 3) -> str:
+    """A unified diff of ``a`` and ``b`` (difflib's format) without making difflib index the unchanged
+    head and tail (a one-line edit in a 10,000-line config would otherwise cost a full matcher run):
+    they are cut off beyond the context lines and the hunk numbers shifted back. Where an edit could
+    be placed in more than one spot (a line inserted into a run of equal lines) it is shown after the
+    common head, which difflib might place elsewhere; the diff still turns ``a`` into ``b``."""
+    head = 0
+    limit = min(len(a), len(b))
+    while head < limit and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
+        tail += 1
+    start = max(0, head - context)
+    cut = max(0, tail - context)
+    lines = difflib.unified_diff(a[start : len(a) - cut], b[start : len(b) - cut], fromfile=name, tofile=name)
+    if not start:
+        return "".join(lines)
+
+    def shift(m: re.Match[str]) -> str:
+        return f"@@ -{int(m.group(1)) + start}{m.group(2)} +{int(m.group(3)) + start}{m.group(4)} @@"
+
+    return "".join(_HUNK.sub(shift, ln, count=1) if ln.startswith("@@ ") else ln for ln in lines)
 
 
 def _recorded(state: State, target_name: str, section: str, path: Path) -> str | None:
