@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import stat
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from credlib import sops
-from credlib.errors import ExitCode, FileAccessError, MissingToolError
+from credlib.errors import CredlibError, ExitCode, FileAccessError, MissingToolError, SopsError
 from tests.fixtures.env import AgeIdentity, encrypt_data, fake_key, write_sops_config
 from tests.fixtures.store import read_only_dir
 
@@ -258,9 +259,7 @@ def test_sops_failure_message_never_has_values(
     assert key not in info.value.render()
 
 
-def test_decrypt_bytes_to_someone_else_lists_recipients(
-    tmp_path: Path, other_identity: AgeIdentity
-) -> None:
+def test_decrypt_bytes_to_someone_else_lists_recipients(tmp_path: Path, other_identity: AgeIdentity) -> None:
     path = encrypt_data(tmp_path / "credentials.yaml", doc(fake_key()), [other_identity.recipient])
     with pytest.raises(sops.NoMatchingKeyError) as info:
         sops.decrypt_bytes(path.read_bytes())
@@ -279,3 +278,102 @@ def test_relative_age_key_file_is_relative_to_where_credlib_runs(
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", "age/keys.txt")
     assert sops.decrypt_json(path)["version"] == 1
     assert sops.sops_env()["SOPS_AGE_KEY_FILE"] == str(home / "age" / "keys.txt")
+
+
+# research/declarative-anchors.md §1.6: every sops exit code (with its typical stderr) -> credlib error.
+SOPS_FAILURES: list[tuple[int, str, type[Exception], ExitCode, str]] = [
+    (
+        1,
+        "sops metadata not found",
+        sops.NotEncryptedError,
+        ExitCode.SOPS_FAILED,
+        "is not encrypted with sops",
+    ),
+    (
+        1,
+        "error loading config: no matching creation rules found",
+        sops.NoCreationRuleError,
+        ExitCode.SOPS_FAILED,
+        "no .sops.yaml creation rule",
+    ),
+    (
+        1,
+        "Error unmarshalling input json: invalid character",
+        sops.SopsInputError,
+        ExitCode.INVALID_FILE,
+        "not valid YAML",
+    ),
+    (
+        2,
+        "Error unmarshalling file: yaml: line 7: mapping values are not allowed in this context",
+        sops.SopsInputError,
+        ExitCode.INVALID_FILE,
+        "not valid YAML at line 7 (mapping values are not allowed",
+    ),
+    (3, "Could not open in-place file for writing", FileAccessError, ExitCode.IO_ERROR, "cannot write"),
+    (5, "Error reading config", sops.SopsConfigError, ExitCode.SOPS_FAILED, "cannot read .sops.yaml"),
+    (21, "Error encrypting MAC", SopsError, ExitCode.SOPS_FAILED, "could not encrypt"),
+    (24, "Error decrypting MAC", sops.CorruptFileError, ExitCode.SOPS_FAILED, "does not decrypt"),
+    (25, "Error decrypting tree", sops.CorruptFileError, ExitCode.SOPS_FAILED, "does not decrypt"),
+    (
+        51,
+        "MAC mismatch. File has ABC, computed DEF",
+        sops.MacMismatchError,
+        ExitCode.SOPS_FAILED,
+        "MAC does not match",
+    ),
+    (
+        61,
+        "config file not found",
+        sops.NoCreationRuleError,
+        ExitCode.SOPS_FAILED,
+        "no .sops.yaml creation rule",
+    ),
+    (85, "", CredlibError, ExitCode.INTERRUPTED, "interrupted"),
+    (
+        100,
+        'Error: cannot operate on non-existent file "x"',
+        FileAccessError,
+        ExitCode.IO_ERROR,
+        "does not exist",
+    ),
+    (111, "", sops.SopsConfigError, ExitCode.SOPS_FAILED, "no recipients"),
+    (
+        128,
+        "Failed to get the data key required to decrypt the SOPS file.",
+        sops.NoMatchingKeyError,
+        ExitCode.SOPS_FAILED,
+        "none of your age identities",
+    ),
+    (201, "Could not run editor", CredlibError, ExitCode.USAGE, "no editor found"),
+    (
+        203,
+        "The file you have provided contains a top-level entry called 'sops'",
+        SopsError,
+        ExitCode.SOPS_FAILED,
+        "already encrypted",
+    ),
+    (4, "Error dumping file", SopsError, ExitCode.SOPS_FAILED, "(exit 4): Error dumping file"),
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "stderr", "kind", "exit_code", "fragment"),
+    SOPS_FAILURES,
+    ids=[f"{c[0]}-{c[1][:20]}" for c in SOPS_FAILURES],
+)
+def test_every_sops_failure_maps_to_a_clear_error(
+    tmp_path: Path, code: int, stderr: str, kind: type[Exception], exit_code: ExitCode, fragment: str
+) -> None:
+    target = tmp_path / "credentials.yaml"
+    proc = subprocess.CompletedProcess(["sops"], code, b"", stderr.encode())
+    with pytest.raises(kind) as info:
+        sops.raise_for(proc, target, "decrypt")
+    assert isinstance(info.value, CredlibError)
+    assert info.value.exit_code == exit_code
+    assert fragment in info.value.message, info.value.message
+    assert str(target) in info.value.message or code in (85, 201)
+
+
+def test_sops_success_is_not_an_error(tmp_path: Path) -> None:
+    sops.raise_for(subprocess.CompletedProcess(["sops"], 0, b"", b"warnings only"), tmp_path / "f", "decrypt")
