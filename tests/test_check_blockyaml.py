@@ -104,6 +104,10 @@ def test_check_on_a_sops_file_never_needs_ruamels_loader(
         "a:\n  - - nested\n",
         "a: 'x'#c\n",  # a comment needs a space before it: ruamel refuses this
         'a: "\\e"\n',  # an escape the reader does not know
+        "\ufeffa: 1\n",  # byte-order mark
+        "a: x\u2028y\n",  # a line break for YAML 1.1 readers
+        "a: \x07\n",  # non-printable: ruamel refuses it
+        "a: |\n  x\n   \n  y\n",  # spaces on an empty literal line
     ],
 )
 def test_outside_the_subset_it_steps_aside(text: str) -> None:

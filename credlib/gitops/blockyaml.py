@@ -33,6 +33,8 @@ _QUOTED_KEY = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"\\]|\\.)*\")\s*:(?:[ ]+|$)")
 _SINGLE = re.compile(r"'((?:[^']|'')*)'(?:[ ]+#.*)?[ ]*$")
 _DOUBLE = re.compile(r"\"((?:[^\"\\]|\\.)*)\"(?:[ ]+#.*)?[ ]*$")
 _TRAILING_COMMENT = re.compile(r"[ ]+#.*$")
+# ruamel also breaks lines at NEL/LS/PS and refuses non-printable characters: leave those texts to it.
+_NOT_PLAIN_TEXT = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _INT = re.compile(r"-?(?:0|[1-9][0-9]*)$")
 _FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+$")
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "/": "/", "r": "\r", "0": "\0", " ": " "}
@@ -55,6 +57,8 @@ class _Reader:
     def __init__(self, text: str) -> None:
         if "\t" in text or "\r" in text:
             raise Unsupported("tabs or carriage returns")
+        if text.startswith("\ufeff") or _NOT_PLAIN_TEXT.search(text):
+            raise Unsupported("byte-order mark, other line breaks or non-printable characters")
         self.raw = text.split("\n")
         self.pos = 0
         self.lines: dict[str, int] = {}
@@ -185,8 +189,8 @@ class _Reader:
                     raise Unsupported("literal block indentation")
                 body.append(line[content_indent:])
             else:
-                if content_indent is not None and len(line) > content_indent:
-                    raise Unsupported("spaces in an empty literal line")
+                if line:
+                    raise Unsupported("spaces on an empty literal line")
                 body.append("")
             self.pos += 1
         while body and body[-1] == "":
