@@ -151,12 +151,16 @@ _trees = st.recursive(
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tree=st.dictionaries(_keys, _trees, min_size=1, max_size=5), indent=st.sampled_from([(2, 0), (4, 2)]))
+@given(
+    tree=st.dictionaries(_keys, _trees, min_size=1, max_size=5),
+    # (mapping indent, sequence offset): (4, 4) is how sops lays out its YAML ("    - name: x").
+    indent=st.sampled_from([(2, 0), (4, 2), (4, 4)]),
+)
 def test_random_documents_agree_with_ruamel(tree: dict[str, Any], indent: tuple[int, int]) -> None:
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="rt", pure=True)
-    yaml.indent(mapping=indent[0], sequence=indent[0] + indent[1], offset=indent[1])
+    yaml.indent(mapping=indent[0], sequence=indent[1] + 2, offset=indent[1])
     yaml.width = 4096
     out = io.StringIO()
     yaml.dump(tree, out)
