@@ -115,3 +115,12 @@ def test_redacted_forms_only_in_output(tmp_path: Path) -> None:
     out = run_credlib("ls", "--json", cwd=proj).out
     shown = json.loads(out)["results"][0]["api_key"]
     assert shown == f"{key[:5]}…{key[-4:]}"
+
+
+def test_key_pasted_as_an_argument_is_not_echoed(tmp_path: Path) -> None:
+    # click's usage errors quote the offending argument; a key must come back redacted.
+    key = fake_key()
+    res = run_credlib("add", "--name", "X", "--base-url", "x.example.com", key, cwd=tmp_path)
+    assert res.code == 64, res
+    assert "unexpected extra argument" in res.err
+    assert key not in res.err + res.out and f"{key[:5]}…{key[-4:]}" in res.err

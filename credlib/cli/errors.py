@@ -37,11 +37,15 @@ def run_cli(cli: click.Group, argv: list[str] | None) -> int:
         return ExitCode.INTERRUPTED
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except click.UsageError as exc:
-        exc.show()
-        return ExitCode.USAGE
-    except click.ClickException as exc:
-        exc.show()
+    except click.ClickException as exc:  # usage errors included
+        import io
+
+        from credlib.gitops.patterns import mask_secrets
+
+        # click quotes the offending argument, and a key pasted as one must not be echoed back.
+        shown = io.StringIO()
+        exc.show(file=shown)
+        click.echo(mask_secrets(shown.getvalue()), err=True, nl=False)
         return ExitCode.USAGE
     except CredlibError as exc:
         click.echo(exc.render(), err=True)
