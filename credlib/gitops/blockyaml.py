@@ -63,29 +63,24 @@ class _Reader:
         self.pos = 0
         self.lines: dict[str, int] = {}
         self._implicit = _implicit_table()
-        self._peeked: tuple[int, tuple[int, str] | None] | None = None  # (pos, what _peek saw there)
+        # Per line, computed once: (indent, content) of a meaningful line, None for blank or comment-only
+        # lines (a literal block reads its lines from ``raw`` instead), _MARKER for `---`/`...`/`%`.
+        self._info: list[tuple[int, str] | None] = [_line_info(line) for line in self.raw]
 
     # -- lines -------------------------------------------------------------------------------
     def _skip_blank(self) -> None:
-        while self.pos < len(self.raw):
-            stripped = self.raw[self.pos].strip()
-            if stripped and not stripped.startswith("#"):
-                return
+        info, end = self._info, len(self._info)
+        while self.pos < end and info[self.pos] is None:
             self.pos += 1
 
     def _peek(self) -> tuple[int, str] | None:
         """(indent, content) of the next meaningful line, or None at the end."""
-        if self._peeked is not None and self._peeked[0] == self.pos:
-            return self._peeked[1]
         self._skip_blank()
-        found: tuple[int, str] | None = None
-        if self.pos < len(self.raw):
-            line = self.raw[self.pos]
-            content = line.lstrip(" ")
-            if content.startswith(("---", "...", "%")) and line == content:
-                raise Unsupported("document markers or directives")
-            found = len(line) - len(content), content.rstrip(" ")
-        self._peeked = (self.pos, found)
+        if self.pos >= len(self._info):
+            return None
+        found = self._info[self.pos]
+        if found is _MARKER:
+            raise Unsupported("document markers or directives")
         return found
 
     # -- structure ---------------------------------------------------------------------------
@@ -142,8 +137,7 @@ class _Reader:
             if rest and not rest.startswith("#") and _is_mapping_start(rest):
                 # "- key: value": a mapping whose keys sit at the column after "- ".
                 inner_indent = indent + (len(content) - len(rest))
-                self.raw[self.pos] = " " * inner_indent + rest
-                self._peeked = None
+                self._info[self.pos] = (inner_indent, rest)
                 items.append(self._mapping(inner_indent, child, rest))
             else:
                 self.pos += 1
@@ -243,6 +237,18 @@ class _Reader:
         if kind == "float" and _FLOAT.match(plain):
             return float(plain)
         raise Unsupported(f"{kind} scalar")
+
+
+_MARKER = (0, "---")
+
+
+def _line_info(line: str) -> tuple[int, str] | None:
+    content = line.lstrip(" ")
+    if not content or content[0] == "#":
+        return None
+    if len(line) == len(content) and content.startswith(("---", "...", "%")):
+        return _MARKER
+    return len(line) - len(content), content.rstrip(" ")
 
 
 def _is_entry(content: str) -> bool:

@@ -120,6 +120,14 @@ class _ValueWalk:
     marked: frozenset[str]  # paths whose head comment matches a comment selector
     file: str
     out: list[Finding] = field(default_factory=list)
+    # Key paths repeat for every credential: decide each (regex searches) once.
+    decided: dict[tuple[str, ...], bool] = field(default_factory=dict)
+
+    def should_encrypt(self, keys: list[str]) -> bool:
+        key = tuple(keys)
+        if key not in self.decided:
+            self.decided[key] = self.selector.decidable and self.selector.should_encrypt(keys)
+        return self.decided[key]
 
 
 def _check_selected_values(node: Any, keys: list[str], path: str, walk: _ValueWalk, marked: bool) -> None:
@@ -142,7 +150,7 @@ def _check_selected_values(node: Any, keys: list[str], path: str, walk: _ValueWa
     elif selector.kind == "unencrypted_comment_regex":
         selected = not marked
     else:
-        selected = selector.decidable and selector.should_encrypt(keys)
+        selected = walk.should_encrypt(keys)
     if not (is_secret_field or selected):
         return
     line = walk.lines.get(path)
