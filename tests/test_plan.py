@@ -254,3 +254,18 @@ def test_heading_of_an_unknown_type_does_not_call_it_a_deep_link(project: Projec
     assert '# codexx "bad" (no path or url) cannot be planned' in text
     assert "unknown target type 'codexx'" in text
     assert '# cherry-studio "links" (deep link) will be created' in text
+
+
+def test_relative_target_path_is_shown_resolved_next_to_the_credentials_file(
+    project: Project,
+    encrypt_project: Callable[[Project], Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    project.add("Alpha")
+    project.targets.append({"name": "env", "type": "dotenv", "path": "out/.env"})
+    encrypt_project(project)
+    monkeypatch.chdir(project.root)
+    code, out, _ = cli(capsys, "-f", "credentials.yaml", "plan", "--offline")
+    assert code == 0
+    assert f'# dotenv "env" ({project.root / "out/.env"}) will be created' in out

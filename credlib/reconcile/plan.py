@@ -212,7 +212,8 @@ def base_dir_of(config: Config) -> Path | None:
     """Relative target paths are relative to the credentials file's directory, not the cwd."""
     if not config.path:
         return None
-    path = Path(config.path).expanduser()
+    # Absolute, so the plan and the state name the same file whatever the cwd was.
+    path = Path(config.path).expanduser().absolute()
     return path if path.is_dir() else path.parent
 
 
