@@ -25,8 +25,8 @@ _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 # Printable for go-yaml, besides tab: ASCII 0x20-0x7E and the BMP outside surrogates, U+FFFE/FFFF and
 # the BOM (anything else it escapes in double quotes).
 _PRINTABLE = re.compile(r"^[\t\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]*$")
-# Strings go-yaml double-quotes because plain they would read as another type (its resolve table,
-# plus the YAML 1.1 booleans and base-60 floats it quotes for older parsers).
+# Strings go-yaml double-quotes because plain they would read as another type: its resolve table and
+# the YAML 1.1 booleans it quotes for older parsers (number-like text is left to sops, below).
 _RESOLVES_TO_OTHER_TYPE = re.compile(
     r"^(|~|null|Null|NULL|true|True|TRUE|false|False|FALSE|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|"
     r"Off|OFF|<<|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$"
