@@ -65,9 +65,14 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, title
     return "\n".join(lines)
 
 
+# rich lays out a table in roughly half a millisecond per row: beyond this many rows (a 1,000-credential
+# `ls` would spend longer drawing than sops spends decrypting) the aligned plain table is printed instead.
+RICH_MAX_ROWS = 100
+
+
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, title: str = "") -> None:
-    """A rich table on a terminal, aligned plain text otherwise (pipes, files, tests)."""
-    if not _is_tty(sys.stdout):
+    """A rich table on a terminal, aligned plain text otherwise (pipes, files, tests, long tables)."""
+    if not _is_tty(sys.stdout) or len(rows) > RICH_MAX_ROWS:
         echo(render_table(headers, rows, title=title))
         return
     from rich.console import Console

@@ -63,3 +63,18 @@ def test_search_folds_width_case_and_spaces() -> None:
     assert [c.name for c in search(creds, "only claude")] == ["Relay"]
     assert [c.name for c in search(creds, tags=["WORK"])] == ["Other"]
     assert search(creds, "sk-abc") == []  # the key is never searched
+
+
+def test_long_tables_skip_rich_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import credlib.output as output
+
+    monkeypatch.setattr(output, "_is_tty", lambda stream: True)
+    headers = ["NAME", "URL"]
+    short = [["a", "https://a"]]
+    output.print_table(headers, short)
+    assert capsys.readouterr().out != render_table(headers, short) + "\n"  # drawn by rich
+    long = [[f"n{i}", f"https://{i}.example"] for i in range(output.RICH_MAX_ROWS + 1)]
+    output.print_table(headers, long)
+    assert capsys.readouterr().out == render_table(headers, long) + "\n"
