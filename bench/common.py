@@ -60,16 +60,37 @@ def measure(
 
 
 def measure_full(
-    argv: list[str], *, env: dict[str, str], cwd: Path, ok: tuple[int, ...] = (0,)
+    argv: list[str], *, env: dict[str, str], cwd: Path, ok: tuple[int, ...] = (0,), tty: bool = False
 ) -> tuple[float, float, float]:
     """Wall seconds, peak RSS (MB) and CPU seconds (user + system, the process and the children it
-    waited for — so `credlib ls` counts its sops child) of one fresh process."""
+    waited for — so `credlib ls` counts its sops child) of one fresh process. ``tty``: its stdout is a
+    terminal (a pseudo-terminal drained as fast as it is written), as when a person runs it."""
+    import threading
+
+    master = slave = -1
+    if tty:
+        import pty
+
+        master, slave = pty.openpty()
     started = time.perf_counter()
     proc = subprocess.Popen(
-        argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        argv,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=slave if tty else subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
+    drain = None
+    if tty:
+        os.close(slave)
+        drain = threading.Thread(target=_drain, args=(master,), daemon=True)
+        drain.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
+    if drain is not None:
+        drain.join(timeout=10)
+        os.close(master)
     proc.returncode = os.waitstatus_to_exitcode(status)
     err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
     if proc.stderr:
@@ -78,6 +99,16 @@ def measure_full(
         raise RuntimeError(f"{' '.join(argv[:4])} … exited {proc.returncode}: {err[-500:]}")
     rss_mb = usage.ru_maxrss / (1024.0 * 1024.0) if sys.platform == "darwin" else usage.ru_maxrss / 1024.0
     return wall, rss_mb, usage.ru_utime + usage.ru_stime
+
+
+def _drain(fd: int) -> None:
+    """Read a pseudo-terminal until its writer is gone (EIO on Linux, b"" elsewhere)."""
+    while True:
+        try:
+            if not os.read(fd, 65536):
+                return
+        except OSError:
+            return
 
 
 def median_of(
@@ -92,7 +123,13 @@ def median_of(
 
 
 def interleaved(
-    commands: dict[str, list[str]], *, env: dict[str, str], cwd: Path, repeats: int = 7, warmup: int = 1
+    commands: dict[str, list[str]],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    repeats: int = 7,
+    warmup: int = 1,
+    ttys: frozenset[str] = frozenset(),
 ) -> dict[str, Timing]:
     """Run every command in turn, ``repeats`` rounds (after ``warmup`` unmeasured rounds), so a change
     in machine load hits all of them alike. Returns name -> Timing (best and median wall s, max RSS MB,
@@ -105,7 +142,7 @@ def interleaved(
     rss: dict[str, float] = dict.fromkeys(commands, 0.0)
     for _ in range(repeats):
         for name, argv in commands.items():
-            wall, peak, cpu = measure_full(argv, env=env, cwd=cwd)
+            wall, peak, cpu = measure_full(argv, env=env, cwd=cwd, tty=name in ttys)
             walls[name].append(wall)
             cpus[name].append(cpu)
             rss[name] = max(rss[name], peak)
