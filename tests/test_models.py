@@ -148,6 +148,26 @@ def test_bearer_fallback_when_the_native_header_is_refused(relay: Relay, api_typ
     assert relay.log[-1].headers["authorization"] == f"Bearer {key}"
 
 
+def test_refused_both_ways_reports_the_native_answer(relay: Relay) -> None:
+    # Google answers a valid key without access 403 PERMISSION_DENIED, and the same key as Bearer
+    # 401 (it expects an OAuth token there): the key is not bad, the project lacks access.
+    key = fake_key()
+    relay.add_key(key)
+
+    def handler(req: RelayRequest) -> RelayResponse:
+        if "x-goog-api-key" in req.headers:
+            error = {"code": 403, "status": "PERMISSION_DENIED", "message": "API has not been used"}
+            return RelayResponse.json({"error": error}, 403)
+        error = {"code": 401, "status": "UNAUTHENTICATED", "message": "Expected OAuth 2 access token"}
+        return RelayResponse.json({"error": error}, 401)
+
+    relay.add_route("GET", "/v1beta/models", handler)
+    result = fetch(cred_for(relay, key, "google"))
+    assert [e.headers.get("authorization", "native") for e in relay.log] == ["native", f"Bearer {key}"]
+    assert result.status == "forbidden" and "API has not been used" in result.reason
+    assert not result.bearer_fallback
+
+
 def test_tolerates_relay_variants(relay: Relay) -> None:
     """Extra fields, bare string entries and duplicate ids are accepted; the list stays clean."""
     key = fake_key()

@@ -53,5 +53,9 @@ class ProbeSession:
             )
             if second.status not in (401, 403) and second.status is not None:
                 self.bearer = True
+            elif second.status is not None:
+                # Refused both ways: the native answer is the one that means something (Google
+                # answers a Bearer API key 401 even when the key is valid and only lacks access).
+                return out
             return second
         return out
