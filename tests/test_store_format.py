@@ -111,3 +111,18 @@ def test_scalar_text_is_what_sops_writes(tmp_path: Path, age_identity: AgeIdenti
             predicted += 1
             assert line == f"      notes: {emitted}", value
     assert predicted > len(values) * 0.8  # the shortcut covers most text people write
+
+
+def test_a_later_sops_write_leaves_credlib_lines_alone(base_file: Path) -> None:
+    """The user-visible property: after `set NAME notes '…'`, the next key change (sops rewrites the whole
+    file) shows in `git diff` as the key, `lastmodified` and `mac` only."""
+    from tests.fixtures.store import diff_lines, git, git_init_commit
+
+    store.set_field(base_file, "Alpha", "tags", "a, b")  # structural: sops writes this one itself
+    store.set_field(base_file, "Alpha", "notes", "@team: 日本語")  # spliced by credlib
+    store.set_field(base_file, "Beta", "base_url", "https://b.example.com/api")  # spliced by credlib
+    git_init_commit(base_file.parent)
+    store.set_field(base_file, "Beta", "api_key", fake_key())
+    changed = {line[1:].strip().split(":")[0] for line in diff_lines(base_file.parent, base_file.name)}
+    # lastmodified has a resolution of one second: it may equal the last write's.
+    assert {"api_key", "mac"} <= changed <= {"api_key", "lastmodified", "mac"}, git(base_file.parent, "diff")
