@@ -79,6 +79,7 @@ def load_roundtrip(text: str) -> Any:
 
 
 def to_plain(node: Any) -> Any:
+    """A round-trip node as sops' JSON gives it (dates as ISO strings), to compare with decrypted data."""
     import datetime
 
     if isinstance(node, dict):

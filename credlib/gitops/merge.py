@@ -21,6 +21,7 @@ from typing import Any
 from credlib.errors import CredlibError, ExitCode, ValidationError
 from credlib.gitops import sopsmeta
 from credlib.gitops.threeway import Conflict, merge_documents
+from credlib.yamledit import to_plain
 
 
 class NotCredlibFileError(CredlibError):
@@ -84,32 +85,11 @@ def _decrypt(side: _Side) -> dict[str, Any]:
     return data
 
 
-def _to_plain(node: Any) -> Any:
-    """A round-trip node as sops' JSON would give it (dates as ISO strings), to compare with merged data."""
-    import datetime
-
-    if isinstance(node, dict):
-        return {str(k): _to_plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_to_plain(v) for v in node]
-    if isinstance(node, datetime.datetime):
-        text = node.isoformat()
-        return text.replace("+00:00", "Z") if node.tzinfo else text + "Z"
-    if isinstance(node, datetime.date):
-        return node.isoformat()
-    if isinstance(node, bool) or node is None:
-        return node
-    for kind in (str, int, float):
-        if isinstance(node, kind):
-            return kind(node)
-    return node
-
-
 def _sync(node: Any, target: Any) -> Any:
     """Make the round-trip node ``node`` equal ``target`` while keeping its comments where it can."""
     from credlib.gitops.threeway import credential_identity, target_identity
 
-    if _to_plain(node) == target:
+    if to_plain(node) == target:
         return node
     if isinstance(node, dict) and isinstance(target, dict):
         for key in [k for k in node if str(k) not in target]:
@@ -119,7 +99,7 @@ def _sync(node: Any, target: Any) -> Any:
         return node
     if isinstance(node, list) and isinstance(target, list):
         for identity in (credential_identity, target_identity):
-            existing = {identity(_to_plain(item)): item for item in node}
+            existing = {identity(to_plain(item)): item for item in node}
             if None not in existing and all(identity(t) is not None for t in target):
                 rebuilt = [_sync(existing[identity(t)], t) if identity(t) in existing else t for t in target]
                 node[:] = rebuilt
