@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from credlib.net.retry import quota_state
 from credlib.probes.http import Outcome
@@ -28,18 +28,8 @@ Status = Literal[
     "timeout",
     "bad_response",
 ]
-STATUSES: tuple[Status, ...] = (
-    "ok",
-    "auth_failed",
-    "forbidden",
-    "not_found",
-    "wrong_type",
-    "rate_limited",
-    "no_quota",
-    "unreachable",
-    "timeout",
-    "bad_response",
-)
+# Every status, in declaration order, read from the Literal so the two cannot drift apart.
+STATUSES: tuple[Status, ...] = get_args(Status)
 
 # When several checks fail, the one nearest the root cause names the credential's status.
 PRIORITY: tuple[Status, ...] = (
