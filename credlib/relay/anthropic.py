@@ -103,8 +103,7 @@ def _messages_handler(relay: Relay) -> Any:
         model = _check(body, auth, need_max_tokens=True)
         if isinstance(model, RelayResponse):
             return model
-        tools_raw = [] if req.has_fault("no_tools") else body.get("tools")
-        tools = [t for t in tools_raw if isinstance(t, dict)] if isinstance(tools_raw, list) else []
+        tools = req.tools(body)
         forced = _forced_tool(tools, body.get("tool_choice"))
         input_tokens = estimate_tokens(body.get("system"), body.get("messages"), tools)
         thinking = _thinking(body, forced is not None)

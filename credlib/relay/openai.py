@@ -116,13 +116,6 @@ def _check_model(body: dict[str, Any], spec: KeySpec) -> str | RelayResponse:
     return model
 
 
-def _tools(req: RelayRequest, body: dict[str, Any]) -> list[dict[str, Any]]:
-    if req.has_fault("no_tools"):
-        return []  # "strip" mode: the relay drops tools silently (reject mode answered earlier)
-    tools = body.get("tools")
-    return [t for t in tools if isinstance(t, dict)] if isinstance(tools, list) else []
-
-
 def _stream_requested(req: RelayRequest, body: dict[str, Any]) -> bool:
     return body.get("stream") is True and not req.has_fault("no_stream")
 
@@ -167,7 +160,7 @@ def _chat_handler(relay: Relay) -> Any:
                 code="unsupported_parameter",
             )
         limit = body.get("max_completion_tokens", body.get("max_tokens"))
-        tools = _tools(req, body)
+        tools = req.tools(body)
         forced = _forced_chat_tool(tools, body.get("tool_choice"))
         prompt_tokens = estimate_tokens(messages, tools)
         cid = new_id("chatcmpl-")
@@ -298,7 +291,7 @@ def _responses_handler(relay: Relay) -> Any:
                 param="max_output_tokens",
                 code="integer_below_min_value",
             )
-        tools = _tools(req, body)
+        tools = req.tools(body)
         forced = _forced_response_tool(tools, body.get("tool_choice"))
         input_tokens = estimate_tokens(body.get("input"), body.get("instructions"), tools)
         if forced is not None:

@@ -48,6 +48,13 @@ class RelayRequest:
     def fault_param(self, kind: str, name: str, default: Any = None) -> Any:
         return self.fault_params.get(kind, {}).get(name, default)
 
+    def tools(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """The tool objects ``body`` offers, as the model sees them."""
+        if self.has_fault("no_tools"):
+            return []  # "strip" mode: the relay drops tools silently (reject mode answered earlier)
+        tools = body.get("tools")
+        return [t for t in tools if isinstance(t, dict)] if isinstance(tools, list) else []
+
 
 @dataclass
 class RelayResponse:
