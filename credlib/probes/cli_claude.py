@@ -29,6 +29,7 @@ from credlib.probes.cli_report import (
     CliReport,
     event_error,
     events_of,
+    fallback_fix,
     mentions,
     sse_problem,
 )
@@ -284,11 +285,7 @@ def _fix(out: Outcome, problem: Failure, cred: Credential) -> str:
         return "set CLAUDE_CODE_MAX_OUTPUT_TOKENS to the limit the endpoint names"
     if out.status == 400 and mentions(out, "tool"):
         return "the endpoint refuses tool definitions; Claude Code always sends its tools"
-    if problem.status == "no_quota":
-        return "top up the balance of this key"
-    if problem.transient:
-        return "try again later; the endpoint was busy or unreachable"
-    return "the endpoint must answer Claude Code's Messages request (see the detail)"
+    return fallback_fix(problem, "the endpoint must answer Claude Code's Messages request (see the detail)")
 
 
 def haiku_check(ids: list[str], model: str, report: CliReport) -> None:

@@ -19,6 +19,7 @@ from credlib.probes.cli_report import (
     CliReport,
     event_error,
     events_of,
+    fallback_fix,
     mentions,
     sse_problem,
 )
@@ -131,11 +132,9 @@ def _fix(out: Outcome, problem: Failure, root: str) -> str:
         )
     if out.status == 400 and mentions(out, "tool"):
         return "the endpoint refuses Codex's tools (function and web_search); Codex always sends them"
-    if problem.status == "no_quota":
-        return "top up the balance of this key"
-    if problem.transient:
-        return "try again later; the endpoint was busy or unreachable"
-    return "the endpoint must stream Responses events ending in response.completed (see the detail)"
+    return fallback_fix(
+        problem, "the endpoint must stream Responses events ending in response.completed (see the detail)"
+    )
 
 
 def hints(report: CliReport) -> list[str]:

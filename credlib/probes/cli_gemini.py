@@ -21,6 +21,7 @@ from credlib.probes.cli_report import (
     CliReport,
     event_error,
     events_of,
+    fallback_fix,
     mentions,
     sse_problem,
 )
@@ -134,11 +135,7 @@ def _fix(out: Outcome, problem: Failure, cred: Credential) -> str:
         )
     if out.status == 400 and mentions(out, "function", "tool"):
         return "the endpoint refuses function declarations; Gemini CLI always sends its tools"
-    if problem.status == "no_quota":
-        return "top up the balance of this key"
-    if problem.transient:
-        return "try again later; the endpoint was busy or unreachable"
-    return "the endpoint must stream :streamGenerateContent?alt=sse (see the detail)"
+    return fallback_fix(problem, "the endpoint must stream :streamGenerateContent?alt=sse (see the detail)")
 
 
 def hints(report: CliReport) -> list[str]:

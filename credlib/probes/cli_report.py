@@ -68,6 +68,15 @@ def mentions(out: Outcome, *words: str) -> bool:
     return any(w in text for w in words)
 
 
+def fallback_fix(problem: Failure, otherwise: str) -> str:
+    """The fix every CLI probe gives once its protocol-specific advice does not apply."""
+    if problem.status == "no_quota":
+        return "top up the balance of this key"
+    if problem.transient:
+        return "try again later; the endpoint was busy or unreachable"
+    return otherwise
+
+
 def sse_problem(out: Outcome, scrub: Scrubber) -> Failure | None:
     """What is wrong with ``out`` before its events are read: an error answer or not an SSE stream."""
     failure = failure_of(out, scrub)
