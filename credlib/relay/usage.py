@@ -171,12 +171,17 @@ def _billing_auth(relay: Relay, req: RelayRequest) -> KeySpec | RelayResponse:
     return auth
 
 
+def _billing_usd(spec: KeySpec, usd: float) -> float:
+    """A billing amount as new-api reports it: the sentinel for an unlimited key."""
+    return float(UNLIMITED_SENTINEL) if spec.unlimited else round(usd, 6)
+
+
 def _subscription_handler(relay: Relay) -> Any:
     def handle(req: RelayRequest) -> RelayResponse:
         auth = _billing_auth(relay, req)
         if isinstance(auth, RelayResponse):
             return auth
-        amount = float(UNLIMITED_SENTINEL) if auth.unlimited else round(auth.granted, 6)
+        amount = _billing_usd(auth, auth.granted)
         body: dict[str, Any] = {
             "object": "billing_subscription",
             "has_payment_method": auth.has_payment_method,
@@ -227,7 +232,7 @@ def _credits_handler(relay: Relay) -> Any:
             return auth
         if auth.flavor != "newapi":
             return errors.invalid_url(req.method, req.path)
-        remaining = float(UNLIMITED_SENTINEL) if auth.unlimited else round(auth.quota, 6)
+        remaining = _billing_usd(auth, auth.quota)
         return RelayResponse.json({"data": {"total_usage": remaining}})
 
     return handle
