@@ -496,6 +496,37 @@ def unset_value(path: str | Path, index: Sequence[str | int]) -> None:
         raise_for(proc, target, "update")
 
 
+# Directories on a RAM filesystem, where sops' decrypted edit buffer may live for the moment of an
+# edit; sops (Go's os.TempDir) puts that buffer under $TMPDIR, which is normally /tmp on disk.
+# /dev/shm is shared, but only as the parent of a fresh mkdtemp (0700, unpredictable name).
+_RAM_DIRS = ("XDG_RUNTIME_DIR", "/dev/shm")  # noqa: S108
+
+
+@contextlib.contextmanager
+def _buffer_dir() -> Iterator[dict[str, str]]:
+    """Environment for ``sops edit`` whose ``TMPDIR`` is a private 0700 directory in RAM, if any.
+
+    The plaintext buffer sops writes must not reach a disk (and must not outlive the edit); without
+    a RAM filesystem (e.g. macOS) the system temp dir is all there is, and sops removes its buffer.
+    """
+    import tempfile
+
+    for candidate in _RAM_DIRS:
+        base = os.environ.get(candidate, "") if candidate.isupper() else candidate
+        if not base or not os.path.isdir(base) or not os.access(base, os.W_OK | os.X_OK):
+            continue
+        try:
+            private = tempfile.mkdtemp(prefix="credlib-sops-", dir=base)
+        except OSError:
+            continue
+        try:
+            yield {"TMPDIR": private}
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
+        return
+    yield {}
+
+
 def _editor_command(mode: str) -> str:
     import shlex
 
@@ -516,8 +547,8 @@ def edit_with(
     require_version()
     target = _abs(path)
     changed = True
-    with _working_copy(target) as work:
-        env = sops_env({"SOPS_EDITOR": _editor_command("pipe"), "EDITOR": _editor_command("pipe")})
+    with _working_copy(target) as work, _buffer_dir() as ram:
+        env = sops_env({**ram, "SOPS_EDITOR": _editor_command("pipe"), "EDITOR": _editor_command("pipe")})
         try:
             proc = subprocess.Popen(
                 [find_sops(), "edit", str(work)],
@@ -591,8 +622,9 @@ def edit_interactive(path: str | Path, *, status_file: Path, editor: str) -> boo
     """
     require_version()
     target = _abs(path)
-    with _working_copy(target) as work:
+    with _working_copy(target) as work, _buffer_dir() as ram:
         env = sops_env({
+            **ram,
             "SOPS_EDITOR": _editor_command("interactive"),
             "CREDLIB_USER_EDITOR": editor,
             "CREDLIB_EDIT_STATUS": str(status_file),
