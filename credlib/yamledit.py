@@ -78,6 +78,9 @@ def load_roundtrip(text: str) -> Any:
         raise ValueError(_safe_error(exc)) from None
 
 
+YAML11_VALUE_TAG = "tag:yaml.org,2002:value"
+
+
 def to_plain(node: Any) -> Any:
     """A round-trip node as sops' JSON gives it (dates as ISO strings), to compare with decrypted data."""
     import datetime
@@ -99,6 +102,9 @@ def to_plain(node: Any) -> Any:
         return int(node)
     if isinstance(node, float):
         return float(node)
+    if str(getattr(node, "tag", "")) == YAML11_VALUE_TAG:
+        # YAML 1.1 reads a lone `=` as its "value" tag; go-yaml (sops) reads the string "=".
+        return str(node.value)
     return node
 
 

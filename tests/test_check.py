@@ -347,3 +347,14 @@ def test_key_pasted_into_the_sops_block_is_found(
     assert [(f.line, f.rule) for f in result.findings] == [(index + 1, "key-like-text")]
     assert "age-secret-key" in result.findings[0].message
     assert other_identity.secret not in result.findings[0].render()
+
+
+def test_lone_equals_sign_is_a_string() -> None:
+    # sops (go-yaml) writes and reads notes "=" as a plain `=`; YAML 1.1 would call it a value tag.
+    from credlib.gitops import blockyaml
+    from credlib.gitops.check import _to_python, _Walk
+    from credlib.yamledit import load_roundtrip
+
+    text = "version: 1\nnotes: =\n"
+    assert _to_python(load_roundtrip(text), "", _Walk(), None)["notes"] == "="
+    assert blockyaml.parse(text).root["notes"] == "="

@@ -100,3 +100,11 @@ def test_comment_detection_is_quote_aware() -> None:
         assert _line_has_comment(line) is expected, line
     assert not _has_comments_in_body("# modeline\nversion: 1\ncredentials: []\n")
     assert _has_comments_in_body("version: 1\ncredentials:\n    # hi\n    - name: a\n")
+
+
+def test_lone_equals_sign_reads_as_sops_reads_it() -> None:
+    # ruamel (YAML 1.1) resolves a bare `=` to its "value" tag; go-yaml, and so sops, read "=".
+    assert load_plain("k: =\n") == {"k": "="}
+    emitted = scalar_text("=")
+    assert emitted == "="
+    assert load_plain(f"k: {emitted}\n") == {"k": "="}

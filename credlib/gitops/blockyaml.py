@@ -226,7 +226,7 @@ class _Reader:
 
     def _resolve(self, plain: str) -> Any:
         kind = self.kind_of(plain)
-        if kind == "str":
+        if kind in ("str", "value"):  # "value": a lone `=`, which go-yaml (sops) reads as the string
             return plain
         if kind == "null":
             return None

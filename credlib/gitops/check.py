@@ -18,6 +18,7 @@ from typing import Any
 
 from credlib.gitops import sopsmeta
 from credlib.gitops.patterns import find_age_secret_keys, find_secrets
+from credlib.yamledit import YAML11_VALUE_TAG
 
 _CONFLICT_RE = re.compile(r"^(?:<{7}|>{7}|\|{7})(?: |$)|^={7}$")
 # Stand-in for an encrypted value when validating the structure without the key.
@@ -94,6 +95,8 @@ def _to_python(node: Any, path: str, walk: _Walk, line: int | None) -> Any:
         return float(node)
     if isinstance(node, dt.datetime | dt.date):
         return node.isoformat()
+    if str(getattr(node, "tag", "")) == YAML11_VALUE_TAG:
+        return str(node.value)  # a lone `=`: YAML 1.1's value tag to ruamel, the string "=" to sops
     return node
 
 
