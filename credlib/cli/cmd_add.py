@@ -45,7 +45,11 @@ def _ask(value: str | None, label: str) -> str:
 @click.option("--tag", "tags", multiple=True, help="A tag. Repeatable.")
 @click.option("--notes", help="Free-form notes.")
 @click.option("--model", "models", multiple=True, help="A model; the first is the default. Repeatable.")
-@click.option("--expires", "expires_at", help="Expiry date, YYYY-MM-DD (informational).")
+@click.option(
+    "--expires",
+    "expires_at",
+    help="Expiry date, YYYY-MM-DD (usage --fail-expiring-within uses it when the site reports none).",
+)
 @click.option("--telemetry", "telemetry", type=click.Choice(TELEMETRY_METHODS),
               help="Telemetry method (default: the file's defaults, normally auto).")
 @json_option
