@@ -9,6 +9,7 @@ Pages are bounded (``MAX_PAGES``, ``MAX_MODELS``) so a relay that always says "m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,10 @@ class ModelList:
             "latency_ms": self.latency_ms,
             "models": self.models,
         }
+
+
+def _scrubbed(model: dict[str, Any], scrub: Callable[[str], str]) -> dict[str, Any]:
+    return {k: scrub(v) if isinstance(v, str) else v for k, v in model.items()}
 
 
 def _dedupe(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -173,7 +178,8 @@ async def fetch_models(engine: EngineLike, cred: Credential, tested_as: ApiType)
         result.status, result.reason = problem.status, problem.reason
         result.models = []
         return result
-    result.models = _dedupe(result.models)
+    # A relay may echo the key anywhere in its list (even as a model id): it leaves here redacted.
+    result.models = _dedupe([_scrubbed(model, session.scrub) for model in result.models])
     how = " (Bearer auth; the native header was refused)" if session.bearer else ""
     count = len(result.models)
     result.reason = f"{count} model{'' if count == 1 else 's'} from GET {result.source}{how}"
