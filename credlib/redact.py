@@ -29,8 +29,22 @@ class Scrubber:
             self._secrets.append(secret)
             self._secrets.sort(key=len, reverse=True)
 
+    def extend(self, secrets: Iterable[str]) -> None:
+        known = set(self._secrets)
+        self._secrets.extend(s for s in set(secrets) if s and len(s) >= 4 and s not in known)
+        self._secrets.sort(key=len, reverse=True)
+
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, redact_key(secret))
         return text
+
+
+# Every secret this process has decrypted (filled by ``credlib.store``), so text leaving the process by
+# a route that does not know its credential — log lines, tracebacks — can still be scrubbed.
+KNOWN_SECRETS = Scrubber()
+
+
+def remember(secrets: Iterable[str]) -> None:
+    KNOWN_SECRETS.extend(secrets)

@@ -87,15 +87,20 @@ def _located(exc: ValidationError, path: Path) -> ValidationError:
 
 def load_config(path: str | Path) -> Config:
     """Decrypt and validate a credentials file, or every file of a credentials.d/ directory."""
+    from credlib.redact import remember
+
     files = files_of(path)
     if len(files) == 1 and not Path(path).expanduser().is_dir():
-        return _load_file(files[0])
-    from concurrent.futures import ThreadPoolExecutor
+        config = _load_file(files[0])
+    else:
+        from concurrent.futures import ThreadPoolExecutor
 
-    # One sops process per file; they are independent, so run them side by side.
-    with ThreadPoolExecutor(max_workers=min(8, len(files))) as pool:
-        configs = list(pool.map(_load_file, files))
-    return merge_configs(configs, str(path))
+        # One sops process per file; they are independent, so run them side by side.
+        with ThreadPoolExecutor(max_workers=min(8, len(files))) as pool:
+            configs = list(pool.map(_load_file, files))
+        config = merge_configs(configs, str(path))
+    remember(config.secrets())
+    return config
 
 
 def merge_configs(configs: Sequence[Config], path: str) -> Config:

@@ -112,6 +112,10 @@ def cli(ctx: click.Context, file: str, verbose: int) -> None:
     """
     from credlib.cli.context import AppContext
 
+    if verbose:
+        from credlib.logsetup import configure
+
+        configure(verbose)
     ctx.obj = AppContext(file=file, verbose=verbose)
 
 
