@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from credlib.model import Credential
 from credlib.relay import Relay
 from tests.exports_helpers import apply, cred, new_state, target
 from tests.fixtures.tools import npm_tool, pip_tool
@@ -109,22 +110,29 @@ def tool_env(home: Path, bin_dir: Path, **extra: str) -> dict[str, str]:
 # ---------------------------------------------------------------- Claude Code Router 1.x
 
 
+def three_api_types(relay: Relay) -> tuple[Credential, Credential, Credential]:
+    """An openai-compatible, an anthropic and a google credential, each with a key the relay accepts."""
+    creds = (
+        cred("Team Relay", cid="team-relay", base_url=relay.url, models=("gpt-4o-mini",)),
+        cred(
+            "Claude Direct",
+            cid="claude-direct",
+            api_type="anthropic",
+            base_url=relay.url,
+            models=("claude-sonnet-4-5",),
+        ),
+        cred("Gem", cid="gem", api_type="google", base_url=relay.url, models=("gemini-2.5-flash",)),
+    )
+    for c in creds:
+        relay.add_key(c.api_key, models=list(c.models))
+    return creds
+
+
 def test_claude_code_router_forwards_with_rendered_config(tmp_path: Path, relay: Relay) -> None:
     ccr = npm_tool(*CCR)
     home = Path(os.environ["HOME"])
     port = free_port()
-    relay_cred = cred("Team Relay", cid="team-relay", base_url=relay.url, models=("gpt-4o-mini",))
-    claude_cred = cred(
-        "Claude Direct",
-        cid="claude-direct",
-        api_type="anthropic",
-        base_url=relay.url,
-        models=("claude-sonnet-4-5",),
-    )
-    gem_cred = cred("Gem", cid="gem", api_type="google", base_url=relay.url, models=("gemini-2.5-flash",))
-    relay.add_key(relay_cred.api_key, models=["gpt-4o-mini"])
-    relay.add_key(claude_cred.api_key, models=["claude-sonnet-4-5"])
-    relay.add_key(gem_cred.api_key, models=["gemini-2.5-flash"])
+    relay_cred, claude_cred, gem_cred = three_api_types(relay)
     config = home / ".claude-code-router" / "config.json"
     config.parent.mkdir(parents=True)
     hand_added = {
@@ -180,18 +188,7 @@ def test_claude_code_router_forwards_with_rendered_config(tmp_path: Path, relay:
 def test_litellm_proxy_forwards_with_rendered_config(tmp_path: Path, relay: Relay) -> None:
     litellm = pip_tool(LITELLM[0], LITELLM[1], venv_name=LITELLM[2])
     home = Path(os.environ["HOME"])
-    relay_cred = cred("Team Relay", cid="team-relay", base_url=relay.url, models=("gpt-4o-mini",))
-    claude_cred = cred(
-        "Claude Direct",
-        cid="claude-direct",
-        api_type="anthropic",
-        base_url=relay.url,
-        models=("claude-sonnet-4-5",),
-    )
-    gem_cred = cred("Gem", cid="gem", api_type="google", base_url=relay.url, models=("gemini-2.5-flash",))
-    relay.add_key(relay_cred.api_key, models=["gpt-4o-mini"])
-    relay.add_key(claude_cred.api_key, models=["claude-sonnet-4-5"])
-    relay.add_key(gem_cred.api_key, models=["gemini-2.5-flash"])
+    relay_cred, claude_cred, gem_cred = three_api_types(relay)
     config = tmp_path / "litellm" / "config.yaml"
     config.parent.mkdir()
     config.write_text(
